@@ -1,0 +1,219 @@
+//! The blocking facade: the async client's methods for synchronous code.
+//!
+//! Each call runs the async request on the calling thread with its I/O
+//! driven by the toolkit's background runtime, so it works from plain
+//! threads and does not panic inside a tokio runtime (defect D5 of the
+//! official SDK). Inside a runtime it blocks that worker thread for the
+//! duration of the request, as any blocking call would.
+
+use std::future::Future;
+
+use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
+use crate::api::agents::{Agent, CreateAgentRequest};
+use crate::api::approvals::Approval;
+use crate::api::health::Health;
+use crate::api::sessions::Session;
+use crate::api::telemetry::{TelemetryEvent, TelemetryReportResult};
+use crate::api::tokens::{
+    IntrospectTokenRequest, IssueTokenRequest, IssuedToken, TokenIntrospection,
+};
+use crate::background;
+use crate::client::AgentTrustClient;
+use crate::error::Result;
+
+pub(crate) fn run<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    background::block_on(future).and_then(|result| result)
+}
+
+/// The blocking form of [`AgentTrustClient`]; from [`AgentTrustClient::blocking`].
+///
+/// ```no_run
+/// use agenttrust_runtime::{AgentTrustClient, api::agents::CreateAgentRequest};
+///
+/// let client = AgentTrustClient::from_env()?.blocking();
+/// let agent = client.agents().create(&CreateAgentRequest::new("bot"))?;
+/// client.approvals().approve("apr_1", "admin@example.com")?;
+/// # Ok::<(), agenttrust_runtime::AgentTrustError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BlockingClient {
+    client: AgentTrustClient,
+}
+
+impl BlockingClient {
+    /// Wraps an async client (sharing its pool and pipeline).
+    pub fn new(client: AgentTrustClient) -> Self {
+        Self { client }
+    }
+
+    /// The async client behind this facade.
+    pub fn async_client(&self) -> &AgentTrustClient {
+        &self.client
+    }
+
+    /// `GET /health`.
+    pub fn health(&self) -> Result<Health> {
+        run(self.client.health())
+    }
+
+    /// Agents: create, get, list, revoke.
+    pub fn agents(&self) -> BlockingAgents<'_> {
+        BlockingAgents {
+            client: &self.client,
+        }
+    }
+
+    /// Agent tokens: issue, introspect, revoke.
+    pub fn tokens(&self) -> BlockingTokens<'_> {
+        BlockingTokens {
+            client: &self.client,
+        }
+    }
+
+    /// The Guardian's action check.
+    pub fn actions(&self) -> BlockingActions<'_> {
+        BlockingActions {
+            client: &self.client,
+        }
+    }
+
+    /// Direct telemetry reports.
+    pub fn telemetry(&self) -> BlockingTelemetry<'_> {
+        BlockingTelemetry {
+            client: &self.client,
+        }
+    }
+
+    /// Sessions, including the API-token bridge.
+    pub fn sessions(&self) -> BlockingSessions<'_> {
+        BlockingSessions {
+            client: &self.client,
+        }
+    }
+
+    /// Approvals of elevation requests.
+    pub fn approvals(&self) -> BlockingApprovals<'_> {
+        BlockingApprovals {
+            client: &self.client,
+        }
+    }
+}
+
+/// Blocking agents API; see [`Agents`](crate::api::agents::Agents).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingAgents<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingAgents<'_> {
+    /// `POST /api/v1/agents`.
+    pub fn create(&self, request: &CreateAgentRequest) -> Result<Agent> {
+        run(self.client.agents().create(request))
+    }
+    /// `GET /api/v1/agents/{agent_id}`.
+    pub fn get(&self, agent_id: &str) -> Result<Agent> {
+        run(self.client.agents().get(agent_id))
+    }
+    /// `GET /api/v1/agents[?org_id=]`.
+    pub fn list(&self, org_id: Option<&str>) -> Result<Vec<Agent>> {
+        run(self.client.agents().list(org_id))
+    }
+    /// `POST /api/v1/agents/{agent_id}/revoke`.
+    pub fn revoke(&self, agent_id: &str, reason: &str) -> Result<()> {
+        run(self.client.agents().revoke(agent_id, reason))
+    }
+}
+
+/// Blocking tokens API; see [`Tokens`](crate::api::tokens::Tokens).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingTokens<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingTokens<'_> {
+    /// `POST /api/v1/agent-tokens/issue`.
+    pub fn issue(&self, request: &IssueTokenRequest) -> Result<IssuedToken> {
+        run(self.client.tokens().issue(request))
+    }
+    /// `POST /api/v1/agent-tokens/introspect`.
+    pub fn introspect(&self, request: &IntrospectTokenRequest) -> Result<TokenIntrospection> {
+        run(self.client.tokens().introspect(request))
+    }
+    /// `POST /api/v1/agent-tokens/revoke`.
+    pub fn revoke(&self, token: &str, reason: &str) -> Result<()> {
+        run(self.client.tokens().revoke(token, reason))
+    }
+}
+
+/// Blocking actions API; see [`Actions`](crate::api::actions::Actions).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingActions<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingActions<'_> {
+    /// `POST /api/v1/agenttrust/check`.
+    pub fn check(&self, request: &ActionCheckRequest<'_>) -> Result<ActionCheckResult> {
+        run(self.client.actions().check(request))
+    }
+}
+
+/// Blocking telemetry API; see [`Telemetry`](crate::api::telemetry::Telemetry).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingTelemetry<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingTelemetry<'_> {
+    /// `POST /api/v1/telemetry/report`, sent now.
+    pub fn report(
+        &self,
+        agent_id: &str,
+        session_id: &str,
+        events: &[TelemetryEvent],
+    ) -> Result<TelemetryReportResult> {
+        run(self.client.telemetry().report(agent_id, session_id, events))
+    }
+}
+
+/// Blocking sessions API; see [`Sessions`](crate::api::sessions::Sessions).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingSessions<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingSessions<'_> {
+    /// `POST /mcp/sessions/init`.
+    pub fn init_session(&self, agent_id: &str, server_id: &str) -> Result<Session> {
+        run(self.client.sessions().init_session(agent_id, server_id))
+    }
+    /// `GET /mcp/sessions/{session_id}`.
+    pub fn get_session(&self, session_id: &str) -> Result<Session> {
+        run(self.client.sessions().get_session(session_id))
+    }
+    /// `POST /api/v1/agenttrust/api-sessions/init`.
+    pub fn init_api_session(&self, token: &str) -> Result<Session> {
+        run(self.client.sessions().init_api_session(token))
+    }
+}
+
+/// Blocking approvals API; see [`Approvals`](crate::api::approvals::Approvals).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingApprovals<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingApprovals<'_> {
+    /// `GET /mcp/approvals/{approval_id}`.
+    pub fn get(&self, approval_id: &str) -> Result<Approval> {
+        run(self.client.approvals().get(approval_id))
+    }
+    /// `POST /mcp/approvals/{approval_id}/approve`.
+    pub fn approve(&self, approval_id: &str, decided_by: &str) -> Result<()> {
+        run(self.client.approvals().approve(approval_id, decided_by))
+    }
+    /// `POST /mcp/approvals/{approval_id}/deny`.
+    pub fn deny(&self, approval_id: &str, decided_by: &str) -> Result<()> {
+        run(self.client.approvals().deny(approval_id, decided_by))
+    }
+}

@@ -1,0 +1,287 @@
+//! One HTTP exchange with the gateway: URL building, auth header, status
+//! mapping and tolerant decoding. Every API group goes through here.
+
+use std::fmt;
+
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{AgentTrustError, Result};
+
+/// The organization API key; its `Debug` output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ApiKey(String);
+
+impl ApiKey {
+    pub(crate) fn new(key: String) -> Self {
+        Self(key)
+    }
+
+    pub(crate) fn header_value(&self) -> Result<HeaderValue> {
+        let mut value = HeaderValue::from_str(&self.0).map_err(|_| {
+            AgentTrustError::config("the API key contains characters not allowed in a header")
+        })?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// The body of a 2xx answer, kept as bytes until a typed decode.
+pub(crate) struct Answer {
+    pub(crate) body: Vec<u8>,
+}
+
+/// The shared HTTP side of a client: one connection pool, base URL, API key.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base: Url,
+    base_str: String,
+    api_key: Option<ApiKey>,
+    api_key_header: Option<HeaderValue>,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("base_url", &self.base_str)
+            .field("api_key", &self.api_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base: Url,
+        api_key: Option<ApiKey>,
+        api_key_header: Option<HeaderValue>,
+    ) -> Self {
+        let base_str = base.as_str().trim_end_matches('/').to_owned();
+        Self {
+            http,
+            base,
+            base_str,
+            api_key,
+            api_key_header,
+        }
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_str
+    }
+
+    pub(crate) fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// The URL of `segments` below the base URL, each segment percent-encoded
+    /// so that an id holding `/`, `?`, `#` or spaces stays one segment (D13).
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Sends one request and returns the body of a 2xx answer; any other
+    /// status becomes the matching [`AgentTrustError`].
+    pub(crate) async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<Answer> {
+        let mut request = self.http.request(method, url.clone());
+        if let Some(key) = &self.api_key_header {
+            request = request.header("X-API-Key", key.clone());
+        }
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body).map_err(|e| AgentTrustError::Config {
+                message: format!("could not encode the request body: {e}"),
+            })?;
+            request = request.body(bytes);
+        }
+        let response = request.send().await.map_err(network_error)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(network_error)?.to_vec();
+        if status.is_success() {
+            Ok(Answer { body })
+        } else {
+            Err(status_error(status, &body))
+        }
+    }
+
+    /// Sends a request and decodes a 2xx body as `T`; an empty body decodes
+    /// as `{}` so that lenient types come back with their defaults.
+    pub(crate) async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<T> {
+        let endpoint = url.path().to_owned();
+        let answer = self.send(method, url, body).await?;
+        decode(&endpoint, &answer.body)
+    }
+
+    /// Sends a request whose answer body is ignored (revoke, approve, ...).
+    pub(crate) async fn unit<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<()> {
+        self.send(method, url, body).await.map(drop)
+    }
+}
+
+/// Decodes a 2xx body, reading an empty one as `{}`.
+pub(crate) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|source| AgentTrustError::Json {
+        endpoint: endpoint.to_owned(),
+        source,
+    })
+}
+
+fn network_error(error: reqwest::Error) -> AgentTrustError {
+    let timeout = error.is_timeout();
+    let message = if timeout {
+        "request timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect to the gateway".to_owned()
+    } else {
+        "the request failed before an answer arrived".to_owned()
+    };
+    AgentTrustError::Network {
+        message,
+        timeout,
+        source: Some(Box::new(error)),
+    }
+}
+
+/// The error body variants of PROTOCOL.md §18.1: `message`, else `error`
+/// (a string or an object with `message`), plus an optional `code`.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+}
+
+const MAX_ERROR_TEXT: usize = 500;
+
+fn status_error(status: StatusCode, body: &[u8]) -> AgentTrustError {
+    let code = status.as_u16();
+    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let from_json = parsed.as_ref().and_then(|b| {
+        b.message
+            .clone()
+            .filter(|m| !m.is_empty())
+            .or_else(|| match &b.error {
+                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(serde_json::Value::Object(o)) => {
+                    o.get("message").and_then(|m| m.as_str()).map(str::to_owned)
+                }
+                _ => None,
+            })
+    });
+    let message = from_json.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.is_empty() || parsed.is_some() {
+            format!("HTTP {code} error")
+        } else {
+            crate::summary::truncate_chars(text, MAX_ERROR_TEXT).to_owned()
+        }
+    });
+    match code {
+        400 | 422 => AgentTrustError::Validation {
+            message,
+            status: code,
+        },
+        401 => AgentTrustError::Authentication {
+            message,
+            status: code,
+        },
+        403 => AgentTrustError::Authorization {
+            message,
+            status: code,
+        },
+        404 => AgentTrustError::NotFound {
+            message,
+            status: code,
+        },
+        _ => {
+            let server_code = parsed
+                .and_then(|b| b.code)
+                .and_then(|c| c.as_str().map(str::to_owned))
+                .filter(|c| !c.is_empty());
+            AgentTrustError::Api {
+                message,
+                code: server_code.unwrap_or_else(|| format!("HTTP_{code}")),
+                status: code,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_in_every_variant() {
+        let e = status_error(
+            StatusCode::BAD_REQUEST,
+            br#"{"message":"name is required","code":"X"}"#,
+        );
+        assert!(
+            matches!(e, AgentTrustError::Validation { ref message, status: 400 } if message == "name is required")
+        );
+        let e = status_error(StatusCode::UNAUTHORIZED, br#"{"error":"invalid api key"}"#);
+        assert!(
+            matches!(e, AgentTrustError::Authentication { ref message, .. } if message == "invalid api key")
+        );
+        let e = status_error(StatusCode::FORBIDDEN, br#"{"error":{"message":"nope"}}"#);
+        assert!(
+            matches!(e, AgentTrustError::Authorization { ref message, .. } if message == "nope")
+        );
+        let e = status_error(StatusCode::BAD_GATEWAY, b"<html>bad gateway</html>");
+        assert!(
+            matches!(e, AgentTrustError::Api { ref message, ref code, status: 502 } if message == "<html>bad gateway</html>" && code == "HTTP_502")
+        );
+        let e = status_error(
+            StatusCode::CONFLICT,
+            br#"{"message":"already decided","code":"CONFLICT"}"#,
+        );
+        assert_eq!(e.code(), "CONFLICT");
+        let e = status_error(StatusCode::NOT_FOUND, b"");
+        assert!(
+            matches!(e, AgentTrustError::NotFound { ref message, .. } if message == "HTTP 404 error")
+        );
+    }
+
+    #[test]
+    fn api_key_is_redacted() {
+        let key = ApiKey::new("sk_live_secret".into());
+        assert!(!format!("{key:?}").contains("secret"));
+    }
+}

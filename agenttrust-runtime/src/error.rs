@@ -1,0 +1,228 @@
+//! The one error type of the toolkit, with the product guide's machine-readable codes.
+
+use std::error::Error as StdError;
+
+/// A boxed error kept as the `source` of transport failures.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// Everything that can go wrong talking to AgentTrust ID or guarding a tool.
+///
+/// Match on the variant, or use [`code`](AgentTrustError::code) for the
+/// guide's machine-readable codes (`ACTION_DENIED`, `ELEVATION_REQUIRED`, ...).
+///
+/// ```
+/// use agenttrust_runtime::AgentTrustError;
+///
+/// let err = AgentTrustError::ElevationRequired {
+///     message: "destructive action needs approval".into(),
+///     approval_id: "apr_1".into(),
+/// };
+/// assert_eq!(err.code(), "ELEVATION_REQUIRED");
+/// assert_eq!(err.approval_id(), Some("apr_1"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AgentTrustError {
+    /// The Guardian denied the action.
+    #[error("action denied: {message}")]
+    ActionDenied {
+        /// The Guardian's reason.
+        message: String,
+        /// The id of the check that denied it, when the gateway gave one.
+        check_id: Option<String>,
+    },
+    /// The action needs a human approval first; approve `approval_id`, then retry.
+    #[error("elevation required (approval {approval_id}): {message}")]
+    ElevationRequired {
+        /// The Guardian's reason.
+        message: String,
+        /// The pending approval to approve or deny; never empty.
+        approval_id: String,
+    },
+    /// The check could not be completed (transport failure, timeout, 5xx,
+    /// malformed answer) and the guard is not configured to fail open.
+    #[error("guardian unavailable: {message}")]
+    GuardianUnavailable {
+        /// What made the Guardian unreachable.
+        message: String,
+    },
+    /// HTTP 401: the API key is missing or invalid.
+    #[error("authentication failed (HTTP {status}): {message}")]
+    Authentication {
+        /// The gateway's message.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// HTTP 403: the API key may not do this.
+    #[error("not authorized (HTTP {status}): {message}")]
+    Authorization {
+        /// The gateway's message.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// HTTP 400/422: the request was rejected as invalid.
+    #[error("validation error (HTTP {status}): {message}")]
+    Validation {
+        /// The gateway's message.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// HTTP 404: the addressed resource does not exist.
+    #[error("not found (HTTP {status}): {message}")]
+    NotFound {
+        /// The gateway's message.
+        message: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The request never got an HTTP answer: connection refused, DNS, timeout.
+    #[error("network error: {message}")]
+    Network {
+        /// What failed.
+        message: String,
+        /// Whether the request timed out.
+        timeout: bool,
+        /// The underlying transport error.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// Any other non-2xx answer.
+    #[error("API error {code} (HTTP {status}): {message}")]
+    Api {
+        /// The gateway's message.
+        message: String,
+        /// The gateway's code, or `HTTP_<status>`.
+        code: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// A 2xx answer whose body could not be decoded.
+    #[error("invalid JSON from {endpoint}: {source}")]
+    Json {
+        /// Which endpoint answered.
+        endpoint: String,
+        /// The decoding error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A decodable answer that breaks the protocol, such as an elevation
+    /// without an approval id. Never failed open.
+    #[error("protocol error: {message}")]
+    Protocol {
+        /// What was wrong with the answer.
+        message: String,
+    },
+    /// A configuration mistake: bad URL, bad header, missing setting,
+    /// no runtime installed. Never failed open.
+    #[error("configuration error: {message}")]
+    Config {
+        /// What is misconfigured and how to fix it.
+        message: String,
+    },
+}
+
+impl AgentTrustError {
+    /// The machine-readable code of the product guide.
+    ///
+    /// ```
+    /// # use agenttrust_runtime::AgentTrustError;
+    /// let err = AgentTrustError::Authentication { message: "bad key".into(), status: 401 };
+    /// assert_eq!(err.code(), "AUTH_FAILED");
+    /// ```
+    pub fn code(&self) -> &str {
+        match self {
+            Self::ActionDenied { .. } => "ACTION_DENIED",
+            Self::ElevationRequired { .. } => "ELEVATION_REQUIRED",
+            Self::GuardianUnavailable { .. } => "GUARDIAN_UNAVAILABLE",
+            Self::Authentication { .. } => "AUTH_FAILED",
+            Self::Authorization { .. } => "AUTH_DENIED",
+            Self::Validation { .. } => "VALIDATION_ERROR",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::Network { .. } => "NETWORK_ERROR",
+            Self::Api { code, .. } => code,
+            Self::Json { .. } => "PARSE_ERROR",
+            Self::Protocol { .. } => "PROTOCOL_ERROR",
+            Self::Config { .. } => "CONFIG_ERROR",
+        }
+    }
+
+    /// The HTTP status of the answer that caused this error, if there was one.
+    ///
+    /// ```
+    /// # use agenttrust_runtime::AgentTrustError;
+    /// let err = AgentTrustError::NotFound { message: "no agent".into(), status: 404 };
+    /// assert_eq!(err.status(), Some(404));
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Authentication { status, .. }
+            | Self::Authorization { status, .. }
+            | Self::Validation { status, .. }
+            | Self::NotFound { status, .. }
+            | Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The approval to ask a human for, when this is `ElevationRequired`.
+    ///
+    /// ```
+    /// # use agenttrust_runtime::AgentTrustError;
+    /// let err = AgentTrustError::Config { message: "x".into() };
+    /// assert_eq!(err.approval_id(), None);
+    /// ```
+    pub fn approval_id(&self) -> Option<&str> {
+        match self {
+            Self::ElevationRequired { approval_id, .. } => Some(approval_id),
+            _ => None,
+        }
+    }
+
+    /// Whether the Guardian said no (denied, or elevation required), as
+    /// opposed to the check failing.
+    ///
+    /// ```
+    /// # use agenttrust_runtime::AgentTrustError;
+    /// let err = AgentTrustError::ActionDenied { message: "no".into(), check_id: None };
+    /// assert!(err.is_denial());
+    /// ```
+    pub fn is_denial(&self) -> bool {
+        matches!(
+            self,
+            Self::ActionDenied { .. } | Self::ElevationRequired { .. }
+        )
+    }
+
+    /// Whether this failure means the Guardian could not be reached or gave no
+    /// usable answer: transport failure, timeout, HTTP 5xx, HTTP 429 or 408,
+    /// or a 2xx body that could not be decoded. These, and only these, are
+    /// what `fail_open` applies to; authentication, authorization, validation
+    /// and configuration errors never are.
+    ///
+    /// ```
+    /// # use agenttrust_runtime::AgentTrustError;
+    /// let down = AgentTrustError::Api { message: "bad gateway".into(), code: "HTTP_502".into(), status: 502 };
+    /// assert!(down.is_unavailable());
+    /// let auth = AgentTrustError::Authentication { message: "bad key".into(), status: 401 };
+    /// assert!(!auth.is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Network { .. } | Self::Json { .. } | Self::GuardianUnavailable { .. } => true,
+            Self::Api { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::Config {
+            message: message.into(),
+        }
+    }
+}
+
+/// `Result` with [`AgentTrustError`].
+pub type Result<T, E = AgentTrustError> = std::result::Result<T, E>;

@@ -1,0 +1,317 @@
+//! `AgentTrustGuard`: the check-then-report pattern of the product guide.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::api::actions::ActionCheckRequest;
+use crate::client::AgentTrustClient;
+use crate::decision::{self, Decision};
+use crate::error::Result;
+use crate::pipeline::{FlushOutcome, QueuedEvent};
+
+/// Checks tool calls with the Guardian and reports their outcome.
+///
+/// `Clone` is cheap; clones share the client's connection pool and telemetry
+/// pipeline. Dropping a guard asks the pipeline to send what it holds, and
+/// never blocks or panics.
+///
+/// ```no_run
+/// use agenttrust_runtime::{AgentTrustClient, AgentTrustGuard, Effect};
+///
+/// # async fn run() -> agenttrust_runtime::Result<()> {
+/// let client = AgentTrustClient::from_env()?;
+/// let guard = AgentTrustGuard::builder(client, "ag_1")
+///     .fail_open(false)
+///     .action_effect(Effect::Read)
+///     .build();
+///
+/// guard.check("web_search", "AI news").await?; // Err if denied
+/// let start = std::time::Instant::now();
+/// // ... run the tool ...
+/// guard.report("web_search", true, start.elapsed().as_millis() as u64);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AgentTrustGuard {
+    client: AgentTrustClient,
+    agent_id: Arc<str>,
+    session_id: Arc<str>,
+    block_on_deny: bool,
+    fail_open: bool,
+    action_effect: Option<Cow<'static, str>>,
+}
+
+impl std::fmt::Debug for AgentTrustGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentTrustGuard")
+            .field("agent_id", &self.agent_id)
+            .field("session_id", &self.session_id)
+            .field("block_on_deny", &self.block_on_deny)
+            .field("fail_open", &self.fail_open)
+            .field("action_effect", &self.action_effect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`AgentTrustGuard`]; from [`AgentTrustGuard::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until build() is called"]
+pub struct AgentTrustGuardBuilder {
+    client: AgentTrustClient,
+    agent_id: Arc<str>,
+    session_id: Option<Arc<str>>,
+    block_on_deny: bool,
+    fail_open: bool,
+    action_effect: Option<Cow<'static, str>>,
+}
+
+impl AgentTrustGuardBuilder {
+    /// The session the checks belong to (default: a random UUID).
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(Arc::from(session_id.into()));
+        self
+    }
+
+    /// Whether `check` returns an error on deny or elevation (default true).
+    /// [`decide`](AgentTrustGuard::decide) always tells what happened.
+    pub fn block_on_deny(mut self, block: bool) -> Self {
+        self.block_on_deny = block;
+        self
+    }
+
+    /// Whether an unavailable Guardian allows the call (default false).
+    /// Never applies to authentication, authorization, validation or
+    /// configuration errors.
+    pub fn fail_open(mut self, fail_open: bool) -> Self {
+        self.fail_open = fail_open;
+        self
+    }
+
+    /// The effect sent when a check names none: an [`Effect`](crate::Effect)
+    /// or any string.
+    pub fn action_effect(mut self, effect: impl AsRef<str>) -> Self {
+        self.action_effect = Some(Cow::Owned(effect.as_ref().to_owned()));
+        self
+    }
+
+    /// Builds the guard.
+    pub fn build(self) -> AgentTrustGuard {
+        AgentTrustGuard {
+            client: self.client,
+            agent_id: self.agent_id,
+            session_id: self
+                .session_id
+                .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string())),
+            block_on_deny: self.block_on_deny,
+            fail_open: self.fail_open,
+            action_effect: self.action_effect,
+        }
+    }
+}
+
+impl AgentTrustGuard {
+    /// A builder for a guard of `agent_id` using `client`.
+    pub fn builder(
+        client: AgentTrustClient,
+        agent_id: impl Into<String>,
+    ) -> AgentTrustGuardBuilder {
+        AgentTrustGuardBuilder {
+            client,
+            agent_id: Arc::from(agent_id.into()),
+            session_id: None,
+            block_on_deny: true,
+            fail_open: false,
+            action_effect: None,
+        }
+    }
+
+    /// The agent id.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+
+    /// The session id sent with checks and telemetry.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The client behind the guard (for approvals, sessions, ...).
+    pub fn client(&self) -> &AgentTrustClient {
+        &self.client
+    }
+
+    fn request<'a>(
+        &'a self,
+        tool: &'a str,
+        summary: &'a str,
+        effect: Option<&'a str>,
+    ) -> ActionCheckRequest<'a> {
+        let mut request = ActionCheckRequest::new(&self.agent_id, tool).session(&self.session_id);
+        request.action_input_summary = Some(summary);
+        request.action_effect = effect.or(self.action_effect.as_deref());
+        request
+    }
+
+    /// Asks the Guardian about `tool` with the default effect and returns
+    /// what it decided, whatever `block_on_deny` says.
+    ///
+    /// # Errors
+    /// `GuardianUnavailable` (unless failing open), and authentication,
+    /// authorization, validation, protocol or configuration errors.
+    pub async fn decide(&self, tool: &str, summary: &str) -> Result<Decision> {
+        self.decide_inner(tool, summary, None).await
+    }
+
+    /// [`decide`](Self::decide) with an explicit effect.
+    pub async fn decide_with_effect(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+    ) -> Result<Decision> {
+        self.decide_inner(tool, summary, Some(effect.as_ref()))
+            .await
+    }
+
+    async fn decide_inner(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: Option<&str>,
+    ) -> Result<Decision> {
+        decision::decide(
+            &self.client,
+            &self.request(tool, summary, effect),
+            self.fail_open,
+        )
+        .await
+    }
+
+    fn enforce(&self, decision: Decision) -> Result<()> {
+        if self.block_on_deny {
+            decision.into_result().map(drop)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Checks `tool`: `Ok(())` when it may run; with `block_on_deny` (the
+    /// default) a denial is `ActionDenied` and an elevation
+    /// `ElevationRequired` with its approval id.
+    ///
+    /// # Errors
+    /// As [`decide`](Self::decide), plus the denials above.
+    pub async fn check(&self, tool: &str, summary: &str) -> Result<()> {
+        self.enforce(self.decide(tool, summary).await?)
+    }
+
+    /// [`check`](Self::check) with an explicit effect.
+    ///
+    /// ```no_run
+    /// # async fn run(guard: agenttrust_runtime::AgentTrustGuard) -> agenttrust_runtime::Result<()> {
+    /// use agenttrust_runtime::AgentTrustError;
+    /// match guard.check_with_effect("db_delete", "drop table users", "destructive").await {
+    ///     Ok(()) => { /* run it */ }
+    ///     Err(AgentTrustError::ElevationRequired { approval_id, .. }) => {
+    ///         guard.client().approvals().approve(&approval_id, "admin@example.com").await?;
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn check_with_effect(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+    ) -> Result<()> {
+        self.enforce(self.decide_with_effect(tool, summary, effect).await?)
+    }
+
+    /// [`decide`](Self::decide) for synchronous code.
+    pub fn decide_blocking(&self, tool: &str, summary: &str) -> Result<Decision> {
+        crate::blocking::run(self.decide(tool, summary))
+    }
+
+    /// [`decide_with_effect`](Self::decide_with_effect) for synchronous code.
+    pub fn decide_with_effect_blocking(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+    ) -> Result<Decision> {
+        crate::blocking::run(self.decide_with_effect(tool, summary, effect))
+    }
+
+    /// [`check`](Self::check) for synchronous code.
+    ///
+    /// ```no_run
+    /// # fn run(guard: agenttrust_runtime::AgentTrustGuard) -> agenttrust_runtime::Result<()> {
+    /// guard.check_blocking("web_search", "AI news")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn check_blocking(&self, tool: &str, summary: &str) -> Result<()> {
+        crate::blocking::run(self.check(tool, summary))
+    }
+
+    /// [`check_with_effect`](Self::check_with_effect) for synchronous code.
+    pub fn check_with_effect_blocking(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+    ) -> Result<()> {
+        crate::blocking::run(self.check_with_effect(tool, summary, effect))
+    }
+
+    /// Reports a finished call. Only enqueues: no I/O, no blocking, no panic.
+    /// Returns `false` when the event was dropped (queue full), which is
+    /// also counted in [`TelemetryStats::dropped`](crate::TelemetryStats).
+    pub fn report(&self, tool: &str, success: bool, duration_ms: u64) -> bool {
+        self.enqueue(Cow::Owned(tool.to_owned()), success, duration_ms, None)
+    }
+
+    /// Reports a failed call with the error's type name (never its message).
+    pub fn report_failure(&self, tool: &str, duration_ms: u64, error_type: &str) -> bool {
+        let error_type = Some(Cow::Owned(error_type.to_owned()));
+        self.enqueue(Cow::Owned(tool.to_owned()), false, duration_ms, error_type)
+    }
+
+    pub(crate) fn enqueue(
+        &self,
+        tool: Cow<'static, str>,
+        success: bool,
+        duration_ms: u64,
+        error_type: Option<Cow<'static, str>>,
+    ) -> bool {
+        self.client.enqueue(QueuedEvent {
+            agent_id: self.agent_id.clone(),
+            session_id: self.session_id.clone(),
+            tool_name: tool,
+            success,
+            duration_ms,
+            error_type,
+            at: SystemTime::now(),
+        })
+    }
+
+    /// Waits until every event reported before this call is delivered, or
+    /// `timeout` passes.
+    pub async fn flush(&self, timeout: Duration) -> FlushOutcome {
+        self.client.flush(timeout).await
+    }
+
+    /// [`flush`](Self::flush) for synchronous code.
+    pub fn flush_blocking(&self, timeout: Duration) -> FlushOutcome {
+        self.client.flush_blocking(timeout)
+    }
+}
+
+impl Drop for AgentTrustGuard {
+    fn drop(&mut self) {
+        // Send what is queued now rather than at the next timer tick; the
+        // client's own drop waits (briefly, outside async code) for delivery.
+        self.client.nudge_telemetry();
+    }
+}

@@ -1,0 +1,430 @@
+//! Every endpoint's method, path, headers and exact JSON body, and the
+//! decoding of every response variant of PROTOCOL.md, over real HTTP.
+
+mod common;
+
+use agenttrust_runtime::api::actions::ActionCheckRequest;
+use agenttrust_runtime::api::agents::CreateAgentRequest;
+use agenttrust_runtime::api::telemetry::TelemetryEvent;
+use agenttrust_runtime::api::tokens::{IntrospectTokenRequest, IssueTokenRequest};
+use agenttrust_runtime::AgentTrustError;
+use common::{client_for, KEY};
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn ok(body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+async fn mount(
+    server: &MockServer,
+    m: &str,
+    p: &str,
+    body: Option<serde_json::Value>,
+    reply: ResponseTemplate,
+) {
+    let mut mock = Mock::given(method(m))
+        .and(path(p))
+        .and(header("x-api-key", KEY))
+        .and(header("content-type", "application/json"));
+    if let Some(body) = body {
+        mock = mock.and(body_json(body));
+    }
+    mock.respond_with(reply).expect(1).mount(server).await;
+}
+
+#[tokio::test]
+async fn health_is_a_get_with_the_api_key() {
+    let server = common::server().await;
+    mount(
+        &server,
+        "GET",
+        "/health",
+        None,
+        ok(json!({"status":"healthy","service":"gateway","version":"1.2"})),
+    )
+    .await;
+    let health = client_for(&server).health().await.unwrap();
+    assert_eq!(health.status, "healthy");
+    assert_eq!(health.version.as_deref(), Some("1.2"));
+    let req = &server.received_requests().await.unwrap()[0];
+    assert!(req
+        .headers
+        .get("user-agent")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("agenttrust-rust/"));
+}
+
+#[tokio::test]
+async fn agents_create_sends_canonical_body_and_accepts_both_shapes() {
+    let server = common::server().await;
+    let expected =
+        json!({"name":"bot","framework":"langchain","capabilities":["files:read"],"metadata":{}});
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agents",
+        Some(expected),
+        ok(json!({"agent":{"id":"ag_1","name":"bot","status":""}})),
+    )
+    .await;
+    let client = client_for(&server);
+    let req = CreateAgentRequest::new("bot")
+        .framework("langchain")
+        .capabilities(["files:read"]);
+    let agent = client.agents().create(&req).await.unwrap();
+    assert_eq!(
+        (agent.id.as_str(), agent.status.as_str()),
+        ("ag_1", "active")
+    );
+
+    let server = common::server().await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agents",
+        None,
+        ok(json!({"id":"ag_2","name":"bot","status":"active","extra":1})),
+    )
+    .await;
+    let agent = client_for(&server)
+        .agents()
+        .create(&CreateAgentRequest::new("bot"))
+        .await
+        .unwrap();
+    assert_eq!(agent.id, "ag_2");
+    let sent = common::bodies(&server, "/api/v1/agents").await;
+    assert_eq!(
+        sent[0],
+        json!({"name":"bot","framework":"custom","capabilities":[],"metadata":{}})
+    );
+}
+
+#[tokio::test]
+async fn agents_get_list_revoke_percent_encode_ids() {
+    let server = common::server().await;
+    mount(&server, "GET", "/api/v1/agents/a%2Fb%3Fc%23d%20e", None, ok(json!({"id":"a/b?c#d e","name":"n","org_id":"o","framework":"custom","status":"suspended"}))).await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/agents",
+        None,
+        ok(json!({"agents":[{"id":"1"},{"id":"2","status":"revoked"}]})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agents/ag_1/revoke",
+        Some(json!({"reason":"compromised"})),
+        ResponseTemplate::new(200),
+    )
+    .await;
+    let client = client_for(&server);
+    let agent = client.agents().get("a/b?c#d e").await.unwrap();
+    assert_eq!(agent.status, "suspended");
+    let list = client.agents().list(None).await.unwrap();
+    assert_eq!(
+        list.iter().map(|a| a.status.as_str()).collect::<Vec<_>>(),
+        ["active", "revoked"]
+    );
+    client.agents().revoke("ag_1", "compromised").await.unwrap();
+}
+
+#[tokio::test]
+async fn agents_list_with_org_and_bare_array() {
+    let server = common::server().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/agents"))
+        .and(query_param("org_id", "org 1&x"))
+        .respond_with(ok(json!([{"id":"1","name":"a"}])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let list = client_for(&server)
+        .agents()
+        .list(Some("org 1&x"))
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_issue_introspect_revoke() {
+    let server = common::server().await;
+    mount(&server, "POST", "/api/v1/agent-tokens/issue",
+        Some(json!({"agent_id":"ag_1","scopes":["files:read"],"ttl":300,"session_id":"s1"})),
+        ok(json!({"agent_token":"at_x","agent_id":"ag_1","scope":["files:read"],"id":"tok_1","expires_at":"2026-01-01T00:00:00Z"}))).await;
+    mount(&server, "POST", "/api/v1/agent-tokens/introspect",
+        Some(json!({"token":"at_x","required_scopes":[]})),
+        ok(json!({"active":true,"agent_id":"ag_1","guard_tier":"fast","confidence":0.9,"latency_ms":3}))).await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agent-tokens/revoke",
+        Some(json!({"token":"at_x","reason":"manual_revocation"})),
+        ok(json!({"success":true})),
+    )
+    .await;
+    let client = client_for(&server);
+    let token = client
+        .tokens()
+        .issue(&IssueTokenRequest::new("ag_1", ["files:read"]).session_id("s1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            token.token.as_str(),
+            token.scopes.len(),
+            token.token_id.as_deref()
+        ),
+        ("at_x", 1, Some("tok_1"))
+    );
+    let info = client
+        .tokens()
+        .introspect(&IntrospectTokenRequest::new("at_x"))
+        .await
+        .unwrap();
+    assert!(info.active);
+    client
+        .tokens()
+        .revoke("at_x", "manual_revocation")
+        .await
+        .unwrap();
+}
+
+#[test]
+fn token_aliases_both_present_do_not_fail() {
+    let t: agenttrust_runtime::api::tokens::IssuedToken = serde_json::from_str(
+        r#"{"token":"at_a","agent_token":"at_b","scopes":["x"],"scope":["y"]}"#,
+    )
+    .unwrap();
+    assert_eq!((t.token.as_str(), t.scopes[0].as_str()), ("at_a", "x"));
+    let i: agenttrust_runtime::api::tokens::TokenIntrospection =
+        serde_json::from_str("{}").unwrap();
+    assert!(!i.active);
+}
+
+#[tokio::test]
+async fn action_check_maps_to_the_wire_body() {
+    let server = common::server().await;
+    mount(&server, "POST", "/api/v1/agenttrust/check",
+        Some(json!({"agent_id":"ag_1","action_name":"web_search","action_source":"api","action_effect":"read","session_id":"s1","action_input_summary":"AI news"})),
+        ok(json!({"allowed":true,"check_id":"chk_1","confidence":0.98,"guard_tier":"fast","latency_ms":2,"reason":"ok"}))).await;
+    let client = client_for(&server);
+    let req = ActionCheckRequest::new("ag_1", "web_search")
+        .effect("read")
+        .session("s1")
+        .summary("AI news");
+    let result = client.actions().check(&req).await.unwrap();
+    assert!(result.allowed);
+    assert_eq!(result.check_id.as_deref(), Some("chk_1"));
+}
+
+#[tokio::test]
+async fn action_check_omits_empty_optionals_and_defaults_the_name() {
+    let server = common::server().await;
+    mount(&server, "POST", "/api/v1/agenttrust/check",
+        Some(json!({"agent_id":"ag_1","action_name":"tool_call","action_source":"api"})),
+        ok(json!({"allowed":false,"elevation_required":true,"approval_id":"apr_1","reason":"destructive","check_id":"c"}))).await;
+    let req = ActionCheckRequest::new("ag_1", "").summary("").session("");
+    let result = client_for(&server).actions().check(&req).await.unwrap();
+    assert!(result.elevation_required && !result.allowed);
+}
+
+#[tokio::test]
+async fn action_check_without_allowed_is_a_json_error() {
+    let server = common::server().await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agenttrust/check",
+        None,
+        ok(json!({"check_id":"x"})),
+    )
+    .await;
+    let err = client_for(&server)
+        .actions()
+        .check(&ActionCheckRequest::new("a", "t"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AgentTrustError::Json { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn telemetry_report_body() {
+    let server = common::server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/telemetry/report"))
+        .and(header("x-api-key", KEY))
+        .respond_with(ok(json!({"accepted":true,"events_processed":2})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut failed = TelemetryEvent::tool_call("rm", false, 7);
+    failed.error_type = Some("IoError".into());
+    let events = [TelemetryEvent::tool_call("web_search", true, 40), failed];
+    let result = client_for(&server)
+        .telemetry()
+        .report("ag_1", "s1", &events)
+        .await
+        .unwrap();
+    assert_eq!(result.events_processed, 2);
+    let body = &common::bodies(&server, "/api/v1/telemetry/report").await[0];
+    assert_eq!(body["agent_id"], "ag_1");
+    assert_eq!(body["session_id"], "s1");
+    assert_eq!(body["events"][0]["event_type"], "tool_end");
+    assert_eq!(body["events"][0]["success"], true);
+    assert!(body["events"][0].get("error_type").is_none());
+    assert_eq!(body["events"][1]["event_type"], "tool_error");
+    assert_eq!(body["events"][1]["error_type"], "IoError");
+    assert_eq!(body["events"][1]["duration_ms"], 7);
+    let ts = body["events"][0]["timestamp"].as_str().unwrap();
+    assert!(humantime_like(ts), "{ts}");
+}
+
+fn humantime_like(ts: &str) -> bool {
+    ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T'
+}
+
+#[tokio::test]
+async fn sessions_init_get_and_api_bridge() {
+    let server = common::server().await;
+    mount(&server, "POST", "/mcp/sessions/init", Some(json!({"agent_id":"ag_1","server_id":"files"})),
+        ok(json!({"session_id":"s1","agent_id":"ag_1","org_id":"o","source":"mcp","mode":"restricted","scope_ceiling":["files:read"]}))).await;
+    mount(&server, "GET", "/mcp/sessions/s%2F1", None,
+        ok(json!({"session_id":"s/1","agent_id":"ag_1","org_id":"o","total_calls":4,"denied_calls":1,"scope_ceiling":null}))).await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agenttrust/api-sessions/init",
+        Some(json!({"token":"at_x"})),
+        ok(json!({"session_id":"s2","agent_id":"ag_1","source":"api"})),
+    )
+    .await;
+    let client = client_for(&server);
+    let s = client
+        .sessions()
+        .init_session("ag_1", "files")
+        .await
+        .unwrap();
+    assert_eq!(s.scope_ceiling, ["files:read"]);
+    let s = client.sessions().get_session("s/1").await.unwrap();
+    assert_eq!((s.total_calls, s.denied_calls), (4, 1));
+    let s = client.sessions().init_api_session("at_x").await.unwrap();
+    assert_eq!((s.source.as_deref(), s.org_id.as_str()), (Some("api"), ""));
+}
+
+#[tokio::test]
+async fn approvals_get_approve_deny() {
+    let server = common::server().await;
+    mount(&server, "GET", "/mcp/approvals/apr_1", None,
+        ok(json!({"id":"apr_1","status":"pending","action_name":"rm","decided_by":null,"expires_at":"2026-01-01T00:05:00Z"}))).await;
+    mount(
+        &server,
+        "POST",
+        "/mcp/approvals/apr_1/approve",
+        Some(json!({"decided_by":"admin@example.com"})),
+        ok(json!({"status":"approved"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/mcp/approvals/apr_2/deny",
+        Some(json!({"decided_by":"admin@example.com"})),
+        ResponseTemplate::new(204),
+    )
+    .await;
+    let client = client_for(&server);
+    let a = client.approvals().get("apr_1").await.unwrap();
+    assert_eq!((a.status.as_str(), a.decided_by), ("pending", None));
+    client
+        .approvals()
+        .approve("apr_1", "admin@example.com")
+        .await
+        .unwrap();
+    client
+        .approvals()
+        .deny("apr_2", "admin@example.com")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn http_errors_map_to_typed_variants_with_codes() {
+    let server = common::server().await;
+    let cases = [
+        (
+            400,
+            json!({"message":"name is required"}),
+            "VALIDATION_ERROR",
+        ),
+        (401, json!({"error":"invalid API key"}), "AUTH_FAILED"),
+        (403, json!({"message":"forbidden"}), "AUTH_DENIED"),
+        (404, json!({"message":"no such agent"}), "NOT_FOUND"),
+        (
+            409,
+            json!({"message":"already decided","code":"CONFLICT"}),
+            "CONFLICT",
+        ),
+        (503, json!({}), "HTTP_503"),
+    ];
+    for (status, body, _) in &cases {
+        Mock::given(path(format!("/api/v1/agents/s{status}")))
+            .respond_with(ResponseTemplate::new(*status).set_body_json(body.clone()))
+            .mount(&server)
+            .await;
+    }
+    let client = client_for(&server);
+    for (status, _, code) in cases {
+        let err = client
+            .agents()
+            .get(&format!("s{status}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code, "{status}: {err}");
+        assert_eq!(err.status(), Some(status));
+    }
+}
+
+#[tokio::test]
+async fn missing_api_key_sends_no_header() {
+    let server = common::server().await;
+    Mock::given(path("/health"))
+        .respond_with(ok(json!({"status":"healthy"})))
+        .mount(&server)
+        .await;
+    let client = agenttrust_runtime::AgentTrustClient::builder()
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    client.health().await.unwrap();
+    assert!(server.received_requests().await.unwrap()[0]
+        .headers
+        .get("x-api-key")
+        .is_none());
+    assert!(!format!("{client:?}").contains("sk_"));
+}
+
+#[tokio::test]
+async fn default_headers_are_sent_and_key_is_redacted_in_debug() {
+    let server = common::server().await;
+    Mock::given(path("/health"))
+        .and(header("x-team", "agents"))
+        .respond_with(ok(json!({"status":"healthy"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = agenttrust_runtime::AgentTrustClient::builder()
+        .base_url(server.uri())
+        .api_key("sk_live_supersecret")
+        .default_header("X-Team", "agents")
+        .build()
+        .unwrap();
+    client.health().await.unwrap();
+    assert!(!format!("{client:?}").contains("supersecret"));
+}

@@ -1,0 +1,1 @@
+//! Root package: examples and end-to-end tests of the agenttrust workspace.
