@@ -224,5 +224,23 @@ impl AgentTrustError {
     }
 }
 
+/// Lets `std::io::Result` functions be guarded: denials become
+/// `PermissionDenied`, an unreachable Guardian `ConnectionRefused`, the
+/// rest `Other`, each carrying the `AgentTrustError` as its source.
+impl From<AgentTrustError> for std::io::Error {
+    fn from(error: AgentTrustError) -> Self {
+        use std::io::ErrorKind;
+        let kind = match &error {
+            e if e.is_denial() => ErrorKind::PermissionDenied,
+            AgentTrustError::Authentication { .. } | AgentTrustError::Authorization { .. } => {
+                ErrorKind::PermissionDenied
+            }
+            AgentTrustError::GuardianUnavailable { .. } => ErrorKind::ConnectionRefused,
+            _ => ErrorKind::Other,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
 /// `Result` with [`AgentTrustError`].
 pub type Result<T, E = AgentTrustError> = std::result::Result<T, E>;

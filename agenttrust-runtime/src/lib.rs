@@ -30,7 +30,12 @@ mod effect;
 mod error;
 mod guard;
 mod pipeline;
+mod runtime;
 mod summary;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 pub use blocking::{
     BlockingActions, BlockingAgents, BlockingApprovals, BlockingClient, BlockingSessions,
@@ -42,4 +47,11 @@ pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};
 pub use guard::{AgentTrustGuard, AgentTrustGuardBuilder};
 pub use pipeline::{FlushOutcome, TelemetryConfig, TelemetryStats, MAX_BATCH};
+pub use runtime::{
+    current, init_from_env, shutdown, shutdown_within, with_runtime, Runtime, RuntimeBuilder,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+};
 pub use summary::{truncate_summary, MAX_SUMMARY_CHARS};
+
+/// Guards a tool function with an AgentTrust ID check; see the crate docs.
+pub use agenttrust_macros::guarded;

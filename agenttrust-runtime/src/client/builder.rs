@@ -60,7 +60,7 @@ impl Default for AgentTrustClientBuilder {
     }
 }
 
-/// Reads an environment variable, treating an empty value as unset.
+/// Reads an environment variable; empty values count as unset.
 pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -77,11 +77,18 @@ impl AgentTrustClientBuilder {
     /// # Ok::<(), agenttrust_runtime::AgentTrustError>(())
     /// ```
     pub fn from_env() -> Self {
+        Self::from_lookup(env_var)
+    }
+
+    /// [`from_env`](Self::from_env) over any variable lookup, so the rules
+    /// are testable without touching the process environment.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut builder = Self::default();
-        if let Some(url) = env_var("AGENTTRUST_URL").or_else(|| env_var("AGENTTRUST_BASE_URL")) {
+        if let Some(url) = var("AGENTTRUST_URL").or_else(|| var("AGENTTRUST_BASE_URL")) {
             builder.base_url = url;
         }
-        builder.api_key = env_var("AGENTTRUST_API_KEY").map(ApiKey::new);
+        builder.api_key = var("AGENTTRUST_API_KEY").map(ApiKey::new);
         builder
     }
 
@@ -266,6 +273,39 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.code(), "CONFIG_ERROR");
+    }
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn environment_rules() {
+        let b = AgentTrustClientBuilder::from_lookup(lookup(&[]));
+        assert_eq!(
+            (b.base_url.as_str(), b.api_key.is_none()),
+            (DEFAULT_BASE_URL, true)
+        );
+        let b = AgentTrustClientBuilder::from_lookup(lookup(&[
+            ("AGENTTRUST_URL", ""),
+            ("AGENTTRUST_BASE_URL", "http://127.0.0.1:9"),
+            ("AGENTTRUST_API_KEY", "  "),
+        ]));
+        assert_eq!(
+            (b.base_url.as_str(), b.api_key.is_none()),
+            ("http://127.0.0.1:9", true)
+        );
+        let b = AgentTrustClientBuilder::from_lookup(lookup(&[
+            ("AGENTTRUST_URL", "http://127.0.0.1:7/"),
+            ("AGENTTRUST_BASE_URL", "http://127.0.0.1:9"),
+            ("AGENTTRUST_API_KEY", "sk_test"),
+        ]));
+        assert_eq!(b.base_url, "http://127.0.0.1:7/");
+        assert_eq!(b.build().unwrap().base_url(), "http://127.0.0.1:7");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub(crate) mod transport;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use builder::env_var;
 pub use builder::{AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 
 use crate::api::actions::Actions;

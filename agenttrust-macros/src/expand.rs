@@ -1,0 +1,226 @@
+//! Writing the guarded function: the same item, with a new body that checks,
+//! runs the original body once, and reports.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{AttrStyle, Block, Ident, ItemFn, Path, ReturnType};
+
+use crate::args::{Args, ToolName};
+use crate::item::{erase_impl_trait, tail_async_block_mut, Shape};
+
+/// Generated locals: mixed-site hygiene, so the user's body cannot name
+/// (or shadow) them.
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenStream {
+    let krate = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::agenttrust_runtime));
+    let ret_span = match &function.sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => function.sig.ident.span(),
+    };
+    let tool = tool_value(&function, args, &krate);
+    let summary = match &args.summary {
+        Some(expr) => quote_spanned!(expr.span()=>
+            ::core::option::Option::Some(#krate::__private::summarize(&(#expr)))),
+        None => quote!(::core::option::Option::None),
+    };
+    let returns = returns_witness(args, &krate, ret_span);
+    let deny = deny_return(args, &krate);
+    let finish = finish_call(args);
+    let (call, result, error) = (
+        local("__agenttrust_call"),
+        local("__agenttrust_result"),
+        local("__agenttrust_error"),
+    );
+
+    match shape {
+        Shape::Async => {
+            let annotation = output_annotation(&function.sig.output);
+            let (inner_attrs, body) = split_body(&function);
+            let new_body = quote! {
+                #(#inner_attrs)*
+                #returns
+                let #call = match #krate::__private::check(&#tool, #summary).await {
+                    ::core::result::Result::Ok(call) => call,
+                    ::core::result::Result::Err(#error) => return #deny,
+                };
+                let #result #annotation = async move #body.await;
+                #finish
+                #result
+            };
+            emit(&function, new_body)
+        }
+        Shape::Sync => {
+            let annotation = output_annotation(&function.sig.output);
+            let (inner_attrs, body) = split_body(&function);
+            let new_body = quote! {
+                #(#inner_attrs)*
+                #returns
+                let #call = match #krate::__private::check_blocking(&#tool, #summary) {
+                    ::core::result::Result::Ok(call) => call,
+                    ::core::result::Result::Err(#error) => return #deny,
+                };
+                let #result #annotation = #krate::__private::run_once(move || #body);
+                #finish
+                #result
+            };
+            emit(&function, new_body)
+        }
+        Shape::TailFuture { output } => {
+            let annotation = output.map(|ty| {
+                let ty = erase_impl_trait(&ty);
+                quote!(: #ty)
+            });
+            if let Some(future) = tail_async_block_mut(&mut function.block) {
+                let inner = future.block.clone();
+                let guarded: Block = syn::parse_quote! {{
+                    #returns
+                    let #call = match #krate::__private::check(&#tool, #summary).await {
+                        ::core::result::Result::Ok(call) => call,
+                        ::core::result::Result::Err(#error) => return #deny,
+                    };
+                    let #result #annotation = async move #inner.await;
+                    #finish
+                    #result
+                }};
+                future.block = guarded;
+                future.capture = Some(syn::Token![move](future.async_token.span));
+            }
+            function.into_token_stream()
+        }
+    }
+}
+
+/// `Tool { name, effect, fail_open }`.
+fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
+    let name = match &args.name {
+        Some(ToolName::Literal(lit)) => lit.to_token_stream(),
+        Some(ToolName::Path(path)) => path.to_token_stream(),
+        None => {
+            let ident = function.sig.ident.to_string();
+            let ident = ident.strip_prefix("r#").unwrap_or(&ident);
+            quote!(#ident)
+        }
+    };
+    let effect = match &args.effect {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let fail_open = match &args.fail_open {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    quote! {
+        #krate::__private::Tool { name: #name, effect: #effect, fail_open: #fail_open }
+    }
+}
+
+/// `let returns = returns();`: the one place the return type must be able
+/// to carry a denial (or, with `on_deny`, to tell success), spanned on the
+/// user's return type so that is where a mismatch is reported, once.
+fn returns_witness(args: &Args, krate: &Path, ret_span: Span) -> TokenStream {
+    let returns = local("__agenttrust_returns");
+    let krate = respan(krate.to_token_stream(), ret_span);
+    match (&args.on_deny, &args.success_if) {
+        (None, _) => quote_spanned!(ret_span=> let #returns = #krate::__private::returns();),
+        (Some(_), None) => {
+            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of();)
+        }
+        (Some(_), Some(_)) => TokenStream::new(),
+    }
+}
+
+/// The early return of a denied call.
+fn deny_return(args: &Args, krate: &Path) -> TokenStream {
+    let (returns, error) = (local("__agenttrust_returns"), local("__agenttrust_error"));
+    match &args.on_deny {
+        Some(path) => {
+            let krate = respan(krate.to_token_stream(), path.span());
+            quote_spanned!(path.span()=> #krate::__private::on_deny(#path(#error)))
+        }
+        None => quote!(#returns.deny(#error)),
+    }
+}
+
+/// Reporting the outcome: by the return type's `Result`-ness, or by `success_if`.
+fn finish_call(args: &Args) -> TokenStream {
+    let (call, result, returns) = (
+        local("__agenttrust_call"),
+        local("__agenttrust_result"),
+        local("__agenttrust_returns"),
+    );
+    match &args.success_if {
+        Some(path) => quote_spanned!(path.span()=>
+            #call.finish_with(#path(&#result), ::core::option::Option::None);),
+        None => quote!(#returns.finish(#call, &#result);),
+    }
+}
+
+/// `tokens` with every span set to `span`, so errors about them point there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                new.set_span(span);
+                tree = new.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}
+
+fn output_annotation(output: &ReturnType) -> Option<TokenStream> {
+    match output {
+        ReturnType::Type(_, ty) => {
+            let ty = erase_impl_trait(ty);
+            Some(quote!(: #ty))
+        }
+        ReturnType::Default => None,
+    }
+}
+
+/// The body's inner attributes (hoisted to the new body) and the body itself.
+fn split_body(function: &ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
+    let inner = function
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
+        .collect();
+    let block = &function.block;
+    let stmts = &block.stmts;
+    let mut body = TokenStream::new();
+    block.brace_token.surround(&mut body, |tokens| {
+        for stmt in stmts {
+            stmt.to_tokens(tokens);
+        }
+    });
+    (inner, body)
+}
+
+/// The item with its original outer attributes, signature and brace span,
+/// and the new body.
+fn emit(function: &ItemFn, body: TokenStream) -> TokenStream {
+    let outer = function
+        .attrs
+        .iter()
+        .filter(|a| matches!(a.style, AttrStyle::Outer));
+    let vis = &function.vis;
+    let sig = &function.sig;
+    let mut tokens = quote!(#(#outer)* #vis #sig);
+    function
+        .block
+        .brace_token
+        .surround(&mut tokens, |t| t.extend(body));
+    tokens
+}

@@ -1,0 +1,257 @@
+//! What `#[guarded]` was put on: a function it can guard, or something it
+//! must reject with a message that says where to put it instead.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Attribute, Block, Expr, ItemFn, ReturnType, Stmt, Type};
+
+/// The item after parsing.
+pub(crate) enum Input {
+    /// A function with a body: free, inherent or trait-impl method.
+    Function(Box<ItemFn>),
+    /// Anything else; the error says why, and the tokens are re-emitted.
+    Rejected(syn::Error),
+}
+
+pub(crate) fn parse(item: TokenStream) -> Input {
+    if let Ok(function) = syn::parse2::<ItemFn>(item.clone()) {
+        return Input::Function(Box::new(function));
+    }
+    if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if decl.default.is_none() {
+            return Input::Rejected(syn::Error::new(
+                decl.sig.ident.span(),
+                "#[guarded] cannot guard a trait method declaration (it has no body to run): \
+                 put #[guarded] on the method in each `impl` of the trait",
+            ));
+        }
+    }
+    let kind = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(_)) => "a struct",
+        Ok(syn::Item::Enum(_)) => "an enum",
+        Ok(syn::Item::Impl(_)) => "an impl block: put it on each tool method inside the block",
+        Ok(syn::Item::Trait(_)) => "a trait: put it on the methods of the trait's impls",
+        Ok(syn::Item::Mod(_)) => "a module",
+        Ok(syn::Item::Const(_) | syn::Item::Static(_)) => "a const or static",
+        Ok(_) => "this item",
+        // Not valid Rust yet (the user is typing): rustc reports the syntax error.
+        Err(_) => return Input::Rejected(syn::Error::new(proc_macro2::Span::call_site(), "")),
+    };
+    Input::Rejected(syn::Error::new(
+        first_token_span(&item),
+        format!("#[guarded] goes on a tool function, not on {kind}"),
+    ))
+}
+
+fn first_token_span(item: &TokenStream) -> proc_macro2::Span {
+    item.clone()
+        .into_iter()
+        .next()
+        .map_or_else(proc_macro2::Span::call_site, |t| t.span())
+}
+
+/// How the function produces its result.
+pub(crate) enum Shape {
+    /// `async fn`: the check is awaited, the body runs as an inner async block.
+    Async,
+    /// A plain fn whose body ends in `async move {..}` or
+    /// `Box::pin(async move {..})` (async-trait, rmcp's `#[tool]` above us,
+    /// hand-written futures): guarded inside that async block.
+    /// `output` is the future's `Output` type when the signature spells it.
+    TailFuture { output: Option<Box<Type>> },
+    /// A plain synchronous fn: the check blocks.
+    Sync,
+}
+
+/// Checks what can never work and finds the shape.
+pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape {
+    let sig = &function.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new(
+            constness.span,
+            "#[guarded] cannot guard a `const fn`: the guard check is a network call at run time; \
+             remove `const`",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new(
+            abi.span(),
+            "#[guarded] cannot guard an `extern` fn: a denial is returned as a Rust error; guard \
+             a Rust fn and call it from the `extern` wrapper",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new(
+            variadic.span(),
+            "#[guarded] cannot guard a variadic fn",
+        ));
+    }
+    for attr in &function.attrs {
+        if is_guarded(attr) {
+            errors.push(syn::Error::new(
+                attr.span(),
+                "#[guarded] is applied twice to this function: keep one (merge the arguments)",
+            ));
+        }
+    }
+    let tail_future = sig.asyncness.is_none() && tail_async_block(&function.block).is_some();
+    match &sig.output {
+        ReturnType::Default => errors.push(no_denial_return(sig.paren_token.span.join(), "has no return type")),
+        ReturnType::Type(_, ty) => match &**ty {
+            Type::Tuple(t) if t.elems.is_empty() => errors.push(no_denial_return(ty.span(), "returns `()`")),
+            Type::Never(_) => errors.push(no_denial_return(ty.span(), "never returns")),
+            Type::ImplTrait(_) if !tail_future && sig.asyncness.is_none() => errors.push(syn::Error::new(
+                ty.span(),
+                "#[guarded] cannot guard a fn returning `impl Trait` unless its body ends in an \
+                 `async move { .. }` block: return a concrete `Result<T, E>` or write an `async fn`",
+            )),
+            _ => {}
+        },
+    }
+    if sig.asyncness.is_some() {
+        Shape::Async
+    } else if tail_future {
+        Shape::TailFuture {
+            output: future_output(&sig.output).map(Box::new),
+        }
+    } else {
+        Shape::Sync
+    }
+}
+
+fn no_denial_return(span: proc_macro2::Span, what: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "#[guarded] function {what}, so it cannot return a denial: return \
+             `Result<T, E>` where `E: From<agenttrust_runtime::AgentTrustError>` (e.g. \
+             `Result<(), ToolError>` or `anyhow::Result<()>`)"
+        ),
+    )
+}
+
+pub(crate) fn is_guarded(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "guarded")
+}
+
+/// The `async` block a plain fn's body ends with, directly or inside `Box::pin(..)`.
+pub(crate) fn tail_async_block(block: &Block) -> Option<&syn::ExprAsync> {
+    match block.stmts.last()? {
+        Stmt::Expr(expr, None) => async_in(expr),
+        _ => None,
+    }
+}
+
+/// Mutable access to the same block, for the rewrite.
+pub(crate) fn tail_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
+    match block.stmts.last_mut()? {
+        Stmt::Expr(expr, None) => async_in_mut(expr),
+        _ => None,
+    }
+}
+
+fn async_in(expr: &Expr) -> Option<&syn::ExprAsync> {
+    match expr {
+        Expr::Async(block) => Some(block),
+        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => match &call.args[0] {
+            Expr::Async(block) => Some(block),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn async_in_mut(expr: &mut Expr) -> Option<&mut syn::ExprAsync> {
+    match expr {
+        Expr::Async(block) => Some(block),
+        Expr::Call(call) if is_box_pin(&call.func) && call.args.len() == 1 => {
+            match &mut call.args[0] {
+                Expr::Async(block) => Some(block),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn is_box_pin(func: &Expr) -> bool {
+    let Expr::Path(path) = func else { return false };
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segments.ends_with(&["Box".to_owned(), "pin".to_owned()])
+}
+
+/// `R` from `Pin<Box<dyn Future<Output = R> + ..>>` or `impl Future<Output = R>`.
+fn future_output(output: &ReturnType) -> Option<Type> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    find_output(ty)
+}
+
+fn find_output(ty: &Type) -> Option<Type> {
+    let bounds = match ty {
+        Type::ImplTrait(t) => &t.bounds,
+        Type::TraitObject(t) => &t.bounds,
+        Type::Paren(p) => return find_output(&p.elem),
+        Type::Path(p) => {
+            // Pin<Box<..>> or Box<..>: look inside the last segment's argument.
+            let last = p.path.segments.last()?;
+            let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                return None;
+            };
+            return args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::Type(inner) => find_output(inner),
+                _ => None,
+            });
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|b| {
+        let syn::TypeParamBound::Trait(t) = b else {
+            return None;
+        };
+        let last = t.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                Some(assoc.ty.clone())
+            }
+            _ => None,
+        })
+    })
+}
+
+/// The return type with every `impl Trait` replaced by `_`, for a `let`
+/// annotation (E0562 forbids `impl Trait` there).
+pub(crate) fn erase_impl_trait(ty: &Type) -> TokenStream {
+    use syn::visit_mut::VisitMut;
+    struct Erase;
+    impl VisitMut for Erase {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(t) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](t.impl_token.span),
+                });
+                return;
+            }
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+    let mut ty = ty.clone();
+    Erase.visit_type_mut(&mut ty);
+    ty.into_token_stream()
+}

@@ -1,0 +1,273 @@
+//! What `#[guarded]` expansions call. Not a public API: names and shapes
+//! change with the macro, which is always the same version as this crate.
+
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::time::Instant;
+
+use crate::api::actions::ActionCheckRequest;
+use crate::decision::{self, Decision};
+use crate::error::{AgentTrustError, Result};
+use crate::guard::AgentTrustGuard;
+use crate::runtime::{self, Runtime};
+use crate::summary::truncate_summary;
+
+/// The constant facts of one guarded function.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    /// The tool name sent to the Guardian.
+    pub name: &'static str,
+    /// The effect hint, when the attribute gave one.
+    pub effect: Option<&'static str>,
+    /// The per-tool fail-open override.
+    pub fail_open: Option<bool>,
+}
+
+/// A running guarded call: reports exactly once, from `finish` or, when the
+/// body panicked or the future was dropped, from `Drop`.
+#[must_use]
+pub struct Call {
+    guard: AgentTrustGuard,
+    name: &'static str,
+    started: Instant,
+    reported: bool,
+}
+
+impl Call {
+    /// Reports the body's outcome as a `success_if` predicate decided it.
+    pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
+        self.report(success, error_type.map(Cow::Borrowed));
+    }
+
+    fn report(&mut self, success: bool, error_type: Option<Cow<'static, str>>) {
+        if std::mem::replace(&mut self.reported, true) {
+            return;
+        }
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.guard
+            .enqueue(Cow::Borrowed(self.name), success, duration_ms, error_type);
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.reported {
+            let cause = if std::thread::panicking() {
+                "panic"
+            } else {
+                "cancelled"
+            };
+            self.report(false, Some(Cow::Borrowed(cause)));
+        }
+    }
+}
+
+/// Runs a sync body exactly once; the `FnOnce` bound lets the body return
+/// borrows of its (moved-in) arguments.
+pub fn run_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Turns a summary expression's `Display` output into the sent summary.
+pub fn summarize<T: Display + ?Sized>(value: &T) -> String {
+    let text = value.to_string();
+    let cut = truncate_summary(&text).len();
+    let mut text = text;
+    text.truncate(cut);
+    text
+}
+
+fn request<'a>(
+    rt: &'a Runtime,
+    tool: &'a Tool,
+    summary: Option<&'a str>,
+) -> ActionCheckRequest<'a> {
+    ActionCheckRequest {
+        agent_id: rt.agent_id(),
+        action_name: tool.name,
+        action_effect: tool.effect,
+        session_id: Some(rt.session_id()),
+        action_input_summary: summary,
+    }
+}
+
+fn admit(rt: Runtime, tool: &Tool, decision: Result<Decision>) -> Result<Call> {
+    let decision = decision?;
+    if !decision.is_allowed() {
+        if rt.block_on_deny() {
+            decision.into_result()?;
+        } else {
+            tracing::warn!(
+                tool = tool.name,
+                ?decision,
+                "denied, running anyway (block_on_deny is off)"
+            );
+        }
+    }
+    Ok(Call {
+        guard: rt.guard().clone(),
+        name: tool.name,
+        started: Instant::now(),
+        reported: false,
+    })
+}
+
+/// The check of an async guarded function.
+///
+/// # Errors
+/// The denial, elevation, unavailability or configuration error to return.
+pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
+    let rt = runtime::current()?;
+    let fail_open = tool.fail_open.unwrap_or(rt.fail_open());
+    let decision = decision::decide(
+        rt.client(),
+        &request(&rt, tool, summary.as_deref()),
+        fail_open,
+    )
+    .await;
+    admit(rt, tool, decision)
+}
+
+/// The check of a sync guarded function: blocks the calling thread, never
+/// panics inside a tokio runtime.
+///
+/// # Errors
+/// As [`check`].
+pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
+    crate::blocking::run(check(tool, summary))
+}
+
+/// A return type that can carry a denial and tell success from failure.
+#[diagnostic::on_unimplemented(
+    message = "`#[guarded]` cannot return a denial as `{Self}`",
+    label = "this return type cannot carry an `AgentTrustError`",
+    note = "return `Result<T, E>` where `E: From<agenttrust_runtime::AgentTrustError>` (anyhow::Error, Box<dyn Error + Send + Sync> and std::io::Error qualify), or name a mapping function with `on_deny = path`"
+)]
+pub trait GuardedReturn: Sized {
+    /// The value returned instead of running the body.
+    fn from_denial(error: AgentTrustError) -> Self;
+    /// Whether the call succeeded.
+    fn is_success(&self) -> bool;
+    /// The error's type name, for a failure.
+    fn error_type(&self) -> Option<&'static str>;
+}
+
+impl<T, E: From<AgentTrustError>> GuardedReturn for Result<T, E> {
+    fn from_denial(error: AgentTrustError) -> Self {
+        Err(E::from(error))
+    }
+
+    fn is_success(&self) -> bool {
+        self.is_ok()
+    }
+
+    fn error_type(&self) -> Option<&'static str> {
+        self.is_err().then(std::any::type_name::<E>)
+    }
+}
+
+/// A return type whose value says whether the call succeeded (used with
+/// `on_deny`, where the error type need not convert from a denial).
+#[diagnostic::on_unimplemented(
+    message = "`#[guarded]` cannot tell whether `{Self}` is a success",
+    label = "not a `Result`",
+    note = "return `Result<T, E>`, or name a predicate with `success_if = path` where `fn(&{Self}) -> bool`"
+)]
+pub trait Outcome {
+    /// Whether the call succeeded.
+    fn is_success(&self) -> bool;
+    /// The error's type name, for a failure.
+    fn error_type(&self) -> Option<&'static str>;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    fn is_success(&self) -> bool {
+        self.is_ok()
+    }
+
+    fn error_type(&self) -> Option<&'static str> {
+        self.is_err().then(std::any::type_name::<E>)
+    }
+}
+
+/// How to deny a guarded function's return type `R` and judge its value.
+/// Made once per call, so a return type that cannot work is reported once,
+/// on the user's return type.
+pub struct Returns<R> {
+    deny: fn(AgentTrustError) -> R,
+    judge: Judge<R>,
+}
+
+/// How to judge a return value `R` as success or failure.
+pub struct Judge<R> {
+    is_success: fn(&R) -> bool,
+    error_type: fn(&R) -> Option<&'static str>,
+}
+
+/// `Returns` for a [`GuardedReturn`] type.
+pub fn returns<R: GuardedReturn>() -> Returns<R> {
+    Returns {
+        deny: R::from_denial,
+        judge: Judge {
+            is_success: R::is_success,
+            error_type: R::error_type,
+        },
+    }
+}
+
+/// `Judge` for an [`Outcome`] type whose denials `on_deny` maps.
+pub fn outcome_of<R: Outcome>() -> Judge<R> {
+    Judge {
+        is_success: R::is_success,
+        error_type: R::error_type,
+    }
+}
+
+impl<R> Returns<R> {
+    /// The early return of a denied call.
+    pub fn deny(&self, error: AgentTrustError) -> R {
+        (self.deny)(error)
+    }
+
+    /// Reports `result` by the return type's own success rule.
+    pub fn finish(&self, call: Call, result: &R) {
+        self.judge.finish(call, result);
+    }
+}
+
+impl<R> Judge<R> {
+    /// Reports `result` by the return type's own success rule.
+    pub fn finish(&self, call: Call, result: &R) {
+        let success = (self.is_success)(result);
+        let error_type = if success {
+            None
+        } else {
+            (self.error_type)(result)
+        };
+        call.finish_with(success, error_type);
+    }
+}
+
+/// What an `on_deny` function's output turns into.
+#[diagnostic::on_unimplemented(
+    message = "the `on_deny` function returns `{V}`, which `#[guarded]` cannot return as `{Self}`",
+    label = "`on_deny` must map `AgentTrustError` into this function's error type",
+    note = "an `on_deny` function has the type `fn(AgentTrustError) -> E` where the guarded function returns `Result<T, E>`"
+)]
+pub trait FromOnDeny<V> {
+    /// Converts.
+    fn from_on_deny(value: V) -> Self;
+}
+
+impl<T, E> FromOnDeny<E> for Result<T, E> {
+    fn from_on_deny(value: E) -> Self {
+        Err(value)
+    }
+}
+
+/// The early return of a denied call with `on_deny`.
+pub fn on_deny<R: FromOnDeny<V>, V>(value: V) -> R {
+    R::from_on_deny(value)
+}
+
+pub use crate::error::AgentTrustError as Error;

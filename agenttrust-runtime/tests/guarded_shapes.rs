@@ -1,0 +1,330 @@
+//! Every function shape #[guarded] must accept, compiled here and run
+//! against a real HTTP Guardian on loopback.
+#![deny(warnings)]
+#![allow(dead_code)] // some shapes exist only to prove they compile
+
+mod common;
+
+use std::sync::Arc;
+
+use agenttrust_runtime::{guarded, AgentTrustError, Runtime};
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug)]
+pub enum ToolError {
+    Denied(AgentTrustError),
+    Io(String),
+}
+
+impl From<AgentTrustError> for ToolError {
+    fn from(e: AgentTrustError) -> Self {
+        ToolError::Denied(e)
+    }
+}
+
+#[guarded(effect = "read")]
+fn sync_free(x: u32) -> Result<u32, ToolError> {
+    Ok(x + 1)
+}
+
+#[guarded(effect = "mutating", name = "async_renamed", summary = format!("x={x}"))]
+pub async fn async_free(x: u32) -> Result<u32, ToolError> {
+    Ok(x * 2)
+}
+
+#[guarded]
+fn early_return_and_question_mark(flag: bool) -> Result<&'static str, ToolError> {
+    if flag {
+        return Ok("early");
+    }
+    Err(ToolError::Io("boom".into()))?;
+    Ok("late")
+}
+
+#[guarded(effect = "read")]
+fn returns_borrow<'a>(v: &'a mut Vec<u32>) -> Result<&'a mut u32, ToolError> {
+    v.push(1);
+    Ok(v.last_mut().expect("just pushed"))
+}
+
+#[guarded(effect = "read")]
+async fn async_returns_borrow<'a>(v: &'a mut Vec<u32>) -> Result<&'a mut u32, ToolError> {
+    v.push(1);
+    Ok(v.last_mut().expect("just pushed"))
+}
+
+#[guarded(effect = "read")]
+fn generic<'a, T, const N: usize>(items: [T; N], _tag: &'a str) -> Result<Vec<T>, ToolError>
+where
+    T: Clone + Send + 'a,
+{
+    Ok(items.to_vec())
+}
+
+#[guarded(effect = "read")]
+fn impl_trait_arg(x: impl std::fmt::Display) -> Result<String, ToolError> {
+    Ok(x.to_string())
+}
+
+#[guarded(effect = "read")]
+fn returns_impl_iter() -> Result<impl Iterator<Item = u8>, ToolError> {
+    Ok(vec![1u8, 2].into_iter())
+}
+
+#[guarded(effect = "read")]
+fn anyhow_like() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    Ok(())
+}
+
+#[guarded(effect = "read")]
+fn io_result() -> std::io::Result<u8> {
+    Ok(1)
+}
+
+type LocalResult<T> = Result<T, ToolError>;
+
+#[guarded(effect = "read")]
+fn alias_result() -> LocalResult<u8> {
+    Ok(1)
+}
+
+#[guarded(effect = "read")]
+#[allow(clippy::missing_safety_doc)]
+unsafe fn unsafe_fn(p: *const u8) -> Result<u8, ToolError> {
+    Ok(unsafe { *p })
+}
+
+pub struct Params(pub u32);
+
+#[guarded(effect = "read")]
+fn pattern_args(
+    Params(p): Params,
+    (a, b): (u32, u32),
+    _: u8,
+    mut m: u32,
+) -> Result<u32, ToolError> {
+    m += 1;
+    Ok(p + a + b + m)
+}
+
+#[guarded(effect = "read")]
+fn inner_attrs() -> Result<u32, ToolError> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    Ok(2)
+}
+
+#[guarded(effect = "read")]
+fn cfg_param(#[cfg(any())] hidden: u32, shown: u32) -> Result<u32, ToolError> {
+    Ok(shown)
+}
+
+pub struct Files<D> {
+    count: u32,
+    dep: D,
+}
+
+impl<D: Send + Sync> Files<D> {
+    pub const NAME: &'static str = "files_tool";
+
+    #[guarded(effect = "read", name = Self::NAME)]
+    pub fn by_ref(&self) -> Result<u32, ToolError> {
+        Ok(self.count)
+    }
+
+    #[guarded(effect = "mutating")]
+    pub fn by_mut(&mut self) -> Result<u32, ToolError> {
+        self.count += 1;
+        Ok(self.count)
+    }
+
+    #[guarded(effect = "destructive")]
+    pub fn by_value(self) -> Result<u32, ToolError> {
+        Ok(self.count)
+    }
+
+    #[guarded(effect = "read")]
+    pub async fn by_arc(self: Arc<Self>) -> Result<u32, ToolError> {
+        Ok(self.count)
+    }
+
+    #[guarded(effect = "read", summary = self.count)]
+    pub async fn async_by_ref(&self, extra: u32) -> Result<u32, ToolError> {
+        Ok(self.count + extra)
+    }
+}
+
+pub trait Tool {
+    fn call(&self, x: u32) -> impl std::future::Future<Output = Result<u32, ToolError>> + Send;
+}
+
+pub struct Doubler;
+
+impl Tool for Doubler {
+    #[guarded(effect = "read", name = "doubler")]
+    async fn call(&self, x: u32) -> Result<u32, ToolError> {
+        Ok(x * 2)
+    }
+}
+
+#[async_trait::async_trait]
+pub trait DynTool {
+    async fn run(&self, x: u32) -> Result<u32, ToolError>;
+}
+
+pub struct Tripler;
+
+#[async_trait::async_trait]
+impl DynTool for Tripler {
+    #[guarded(effect = "read", name = "tripler", summary = x)]
+    async fn run(&self, x: u32) -> Result<u32, ToolError> {
+        tokio::task::yield_now().await;
+        Ok(x * 3)
+    }
+}
+
+fn boxed_future(
+    x: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
+    guarded_boxed(x)
+}
+
+#[guarded(effect = "read")]
+fn guarded_boxed(
+    x: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
+    Box::pin(async move { Ok(x + 100) })
+}
+
+fn assert_send<F: std::future::Future + Send>(f: F) -> F {
+    f
+}
+
+async fn guardian() -> (MockServer, Runtime) {
+    let server = common::server().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/agenttrust/check"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"allowed": true})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/telemetry/report"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let rt = Runtime::builder(common::client_for(&server), "ag_shapes")
+        .session_id("s")
+        .build();
+    (server, rt)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_shape_runs_its_body_once_with_a_check_each() {
+    let (server, rt) = guardian().await;
+    let (server, calls) = rt
+        .scope(async move {
+            let mut n = 0;
+            assert_eq!(assert_send(async_free(2)).await.unwrap(), 4);
+            n += 1;
+            let mut v = vec![];
+            *async_returns_borrow(&mut v).await.unwrap() += 1;
+            n += 1;
+            let files = Arc::new(Files { count: 5, dep: () });
+            assert_eq!(files.clone().by_arc().await.unwrap(), 5);
+            n += 1;
+            assert_eq!(assert_send(files.async_by_ref(1)).await.unwrap(), 6);
+            n += 1;
+            assert_eq!(assert_send(Doubler.call(4)).await.unwrap(), 8);
+            n += 1;
+            assert_eq!(Tripler.run(3).await.unwrap(), 9);
+            n += 1;
+            assert_eq!(boxed_future(1).await.unwrap(), 101);
+            n += 1;
+            // Sync shapes, blocking inside the runtime's worker thread.
+            assert_eq!(sync_free(1).unwrap(), 2);
+            n += 1;
+            assert_eq!(early_return_and_question_mark(true).unwrap(), "early");
+            n += 1;
+            assert!(matches!(
+                early_return_and_question_mark(false),
+                Err(ToolError::Io(_))
+            ));
+            n += 1;
+            let mut v = vec![];
+            *returns_borrow(&mut v).unwrap() += 5;
+            n += 1;
+            assert_eq!(v, [6]);
+            assert_eq!(generic([1, 2], "tag").unwrap(), [1, 2]);
+            n += 1;
+            assert_eq!(impl_trait_arg(7).unwrap(), "7");
+            n += 1;
+            assert_eq!(returns_impl_iter().unwrap().count(), 2);
+            n += 1;
+            anyhow_like().unwrap();
+            n += 1;
+            io_result().unwrap();
+            n += 1;
+            alias_result().unwrap();
+            n += 1;
+            assert_eq!(unsafe { unsafe_fn(&3) }.unwrap(), 3);
+            n += 1;
+            assert_eq!(pattern_args(Params(1), (2, 3), 0, 4).unwrap(), 11);
+            n += 1;
+            inner_attrs().unwrap();
+            n += 1;
+            assert_eq!(cfg_param(9).unwrap(), 9);
+            n += 1;
+            let mut files = Files { count: 1, dep: () };
+            assert_eq!(files.by_ref().unwrap(), 1);
+            n += 1;
+            assert_eq!(files.by_mut().unwrap(), 2);
+            n += 1;
+            assert_eq!(files.by_value().unwrap(), 2);
+            n += 1;
+            assert!(rt_flush().await);
+            (server, n)
+        })
+        .await;
+    let checks = common::bodies(&server, "/api/v1/agenttrust/check").await;
+    assert_eq!(checks.len(), calls);
+    let names: Vec<&str> = checks
+        .iter()
+        .map(|c| c["action_name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "async_renamed",
+        "files_tool",
+        "doubler",
+        "tripler",
+        "guarded_boxed",
+        "sync_free",
+        "by_mut",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let summaries: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| c["action_input_summary"].as_str())
+        .collect();
+    assert_eq!(
+        summaries,
+        ["x=2", "5", "3"],
+        "only the tools that ask for a summary send one"
+    );
+    let events = common::telemetry_events(&server).await;
+    assert_eq!(events.len(), calls, "one event per call");
+    let _ = rt;
+}
+
+async fn rt_flush() -> bool {
+    agenttrust_runtime::current()
+        .unwrap()
+        .flush(std::time::Duration::from_secs(5))
+        .await
+        .is_delivered()
+}
