@@ -89,8 +89,8 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
     }
     for attr in &function.attrs {
         if is_guarded(attr) {
-            errors.push(syn::Error::new(
-                attr.span(),
+            errors.push(syn::Error::new_spanned(
+                attr,
                 "#[guarded] is applied twice to this function: keep one (merge the arguments)",
             ));
         }

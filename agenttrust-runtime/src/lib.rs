@@ -53,5 +53,76 @@ pub use runtime::{
 };
 pub use summary::{truncate_summary, MAX_SUMMARY_CHARS};
 
-/// Guards a tool function with an AgentTrust ID check; see the crate docs.
+/// Guards a tool function: the Guardian is asked first, the body runs only
+/// when allowed and is timed, and the outcome is reported in the background.
+///
+/// ```no_run
+/// use agenttrust_runtime::{guarded, AgentTrustError};
+///
+/// #[derive(Debug)]
+/// enum ToolError { Denied(AgentTrustError), Io(std::io::Error) }
+/// impl From<AgentTrustError> for ToolError {
+///     fn from(e: AgentTrustError) -> Self { ToolError::Denied(e) }
+/// }
+///
+/// #[guarded(effect = "destructive")]
+/// fn delete_file(path: &str) -> Result<(), ToolError> {
+///     std::fs::remove_file(path).map_err(ToolError::Io)
+/// }
+///
+/// #[guarded(effect = "read", name = "web_search", summary = query)]
+/// async fn search(query: String) -> anyhow::Result<Vec<String>> {
+///     Ok(vec![query])
+/// }
+///
+/// fn main() -> Result<(), AgentTrustError> {
+///     agenttrust_runtime::init_from_env()?;
+///     match delete_file("/tmp/x") {
+///         Err(ToolError::Denied(e)) => eprintln!("not allowed: {e} ({})", e.code()),
+///         other => println!("{other:?}"),
+///     }
+///     agenttrust_runtime::shutdown();
+///     Ok(())
+/// }
+/// ```
+///
+/// # Arguments
+/// - `effect = "read" | "mutating" | "destructive" | "admin"`: checked at
+///   compile time. Omitted: no effect is sent and the gateway classifies
+///   the tool by its name.
+/// - `name = "..."` or a constant path such as `Self::NAME`: the tool name
+///   (default: the function's name).
+/// - `summary = <expr>`: an expression over the arguments whose `Display`
+///   output is sent as the input summary, cut to 200 characters. Without
+///   it nothing about the inputs is sent.
+/// - `on_deny = path`: `fn(AgentTrustError) -> E` for error types that
+///   cannot implement `From<AgentTrustError>`.
+/// - `success_if = path`: `fn(&R) -> bool` deciding success for a return
+///   type that is not a `Result`.
+/// - `fail_open = true | false`: per-tool override of the runtime default.
+/// - `crate = "path"`: where this crate is, when renamed or re-exported.
+///
+/// # What the function does
+/// 1. Asks the Guardian through the current [`Runtime`] (awaited in async
+///    functions, blocking in sync ones; see [`current`]). A denial, a
+///    required elevation, an unavailable Guardian (unless failing open), an
+///    authentication or configuration error, or no runtime at all, returns
+///    early with the error converted into the function's error type; the
+///    body never runs and nothing is reported.
+/// 2. Runs the body once, unchanged, and times it.
+/// 3. Enqueues one report: success decided by the return value (`Ok` of a
+///    `Result`), with the error's type name (never its message) on failure.
+///    A panic is reported as a failure (`error_type: "panic"`) and resumes;
+///    an async call dropped before it finishes is reported as `"cancelled"`.
+///
+/// The function keeps its signature, generics, attributes and docs, so it
+/// drops into tool registries unchanged. It works on free functions,
+/// methods with any receiver, trait-impl methods (native `async fn` in
+/// traits and `#[async_trait]`), and functions returning
+/// `Box::pin(async move { .. })`.
+///
+/// # Sync functions inside async code
+/// A sync guarded function blocks its thread for the check. Called from a
+/// tokio worker it does not panic, but it occupies that worker for a round
+/// trip; prefer `async fn` for tools called from async code.
 pub use agenttrust_macros::guarded;

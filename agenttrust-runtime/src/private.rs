@@ -140,8 +140,8 @@ pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
 /// A return type that can carry a denial and tell success from failure.
 #[diagnostic::on_unimplemented(
     message = "`#[guarded]` cannot return a denial as `{Self}`",
-    label = "this return type cannot carry an `AgentTrustError`",
-    note = "return `Result<T, E>` where `E: From<agenttrust_runtime::AgentTrustError>` (anyhow::Error, Box<dyn Error + Send + Sync> and std::io::Error qualify), or name a mapping function with `on_deny = path`"
+    label = "a denial cannot be returned as this type",
+    note = "return `Result<T, E>` where `E: From<agenttrust_runtime::AgentTrustError>` (anyhow::Error, Box<dyn Error + Send + Sync> and std::io::Error qualify); for an error type you cannot change, map denials with `on_deny = path` where `fn(AgentTrustError) -> E`"
 )]
 pub trait GuardedReturn: Sized {
     /// The value returned instead of running the body.
@@ -152,6 +152,9 @@ pub trait GuardedReturn: Sized {
     fn error_type(&self) -> Option<&'static str>;
 }
 
+// `do_not_recommend` makes rustc report a `Result` whose error type lacks
+// `From<AgentTrustError>` with this trait's message, not std's `From` noise.
+#[diagnostic::do_not_recommend]
 impl<T, E: From<AgentTrustError>> GuardedReturn for Result<T, E> {
     fn from_denial(error: AgentTrustError) -> Self {
         Err(E::from(error))

@@ -188,16 +188,18 @@ impl Runtime {
 
     /// Runs `future` with this runtime as the current one for guarded
     /// functions it calls (on this task; spawned tasks need their own scope).
+    /// The returned future does not borrow `self`, so it can be spawned.
     ///
     /// ```no_run
     /// # async fn run(rt: agenttrust_runtime::Runtime) {
     /// rt.scope(async {
     ///     // #[guarded] calls in here use `rt`
     /// }).await;
+    /// tokio::spawn(rt.scope(async { /* and in here */ }));
     /// # }
     /// ```
-    pub async fn scope<F: Future>(&self, future: F) -> F::Output {
-        TASK_RUNTIME.scope(self.clone(), future).await
+    pub fn scope<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+        TASK_RUNTIME.scope(self.clone(), future)
     }
 }
 

@@ -1,0 +1,11 @@
+use agenttrust_runtime::{guarded, AgentTrustError};
+
+#[guarded(effect = "read")]
+#[guarded(effect = "admin")]
+fn search() -> Result<(), AgentTrustError> {
+    Ok(())
+}
+
+fn main() {
+    let _ = search();
+}

@@ -1,0 +1,8 @@
+use agenttrust_runtime::{guarded, AgentTrustError};
+
+trait Tool {
+    #[guarded(effect = "read")]
+    fn call(&self) -> Result<(), AgentTrustError>;
+}
+
+fn main() {}
