@@ -1,0 +1,104 @@
+//! The HTTP routes of PROTOCOL.md (plus the local telemetry read-back), the
+//! API-key check, and the shared state handlers work on.
+
+mod agents;
+mod approvals;
+mod checks;
+mod sessions;
+mod telemetry;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::policy::Policy;
+use crate::store::Store;
+
+/// The largest request body accepted; larger ones are 413.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) policy: Policy,
+    api_key: String,
+}
+
+pub(crate) type AppState = Arc<Shared>;
+
+pub(crate) fn router(policy: Policy, api_key: String) -> Router {
+    let state: AppState = Arc::new(Shared {
+        store: Store::default(),
+        policy,
+        api_key,
+    });
+    let protected = Router::new()
+        .route("/api/v1/agents", post(agents::create).get(agents::list))
+        .route("/api/v1/agents/{agent_id}", get(agents::get))
+        .route("/api/v1/agents/{agent_id}/revoke", post(agents::revoke))
+        .route("/api/v1/agent-tokens/issue", post(tokens::issue))
+        .route("/api/v1/agent-tokens/introspect", post(tokens::introspect))
+        .route("/api/v1/agent-tokens/verify", post(tokens::introspect))
+        .route("/api/v1/agent-tokens/revoke", post(tokens::revoke))
+        .route("/api/v1/agenttrust/check", post(checks::check))
+        .route("/api/v1/telemetry/report", post(telemetry::report))
+        .route("/api/v1/telemetry/events", get(telemetry::events))
+        .route("/mcp/sessions/init", post(sessions::init))
+        .route("/mcp/sessions/{session_id}", get(sessions::get))
+        .route(
+            "/api/v1/agenttrust/api-sessions/init",
+            post(sessions::init_api),
+        )
+        .route("/mcp/approvals/{approval_id}", get(approvals::get))
+        .route(
+            "/mcp/approvals/{approval_id}/approve",
+            post(approvals::approve),
+        )
+        .route("/mcp/approvals/{approval_id}/deny", post(approvals::deny))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .merge(protected)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(
+        json!({"status": "healthy", "service": "agenttrust-gateway", "version": env!("CARGO_PKG_VERSION")}),
+    )
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
+}
+
+/// Every route but `/health` needs the configured `X-API-Key`.
+async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    match request.headers().get("x-api-key").map(|v| v.as_bytes()) {
+        Some(key) if key == state.api_key.as_bytes() => Ok(next.run(request).await),
+        Some(_) => Err(ApiError::unauthorized("invalid API key")),
+        None => Err(ApiError::unauthorized(
+            "missing API key: send it in the X-API-Key header",
+        )),
+    }
+}

@@ -1,0 +1,355 @@
+//! The local Guardian (Fast Guard): one policy decision per action check,
+//! in the order the product guide gives, each denial with a reason.
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::policy::Policy;
+use crate::store::{after, new_id, rfc3339, Approval, ApprovalStatus, Data, ORG_ID};
+
+/// A check as the gateway reads it (empty strings count as absent).
+pub(crate) struct Check<'a> {
+    pub(crate) agent_id: &'a str,
+    pub(crate) action_name: &'a str,
+    pub(crate) action_effect: Option<&'a str>,
+    pub(crate) session_id: Option<&'a str>,
+    pub(crate) summary: Option<&'a str>,
+}
+
+/// The Guardian's answer (PROTOCOL.md §7); `latency_ms` is set by the caller.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Verdict {
+    pub(crate) allowed: bool,
+    pub(crate) check_id: String,
+    pub(crate) confidence: f64,
+    pub(crate) guard_tier: &'static str,
+    pub(crate) latency_ms: u64,
+    pub(crate) reason: String,
+    pub(crate) elevation_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) approval_id: Option<String>,
+}
+
+enum Outcome {
+    Allow(String),
+    Deny(String),
+    Elevate(String, String),
+}
+
+/// The effect a tool is treated as having, and whether it was inferred.
+fn effect_of(check: &Check<'_>) -> (&'static str, bool) {
+    let given = match check.action_effect {
+        Some("read") => Some("read"),
+        Some("mutating" | "write") => Some("mutating"),
+        Some("destructive") => Some("destructive"),
+        Some("admin") => Some("admin"),
+        _ => None,
+    };
+    match given {
+        Some(effect) => (effect, false),
+        None => (classify(check.action_name), true),
+    }
+}
+
+/// Classifies a tool by its name when the check carries no effect.
+pub(crate) fn classify(tool: &str) -> &'static str {
+    let name = tool.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| name.contains(w));
+    if has(&["delete", "drop", "remove", "destroy", "purge", "truncate"]) {
+        "destructive"
+    } else if has(&[
+        "write", "update", "create", "send", "insert", "put", "post", "set_",
+    ]) {
+        "mutating"
+    } else {
+        "read"
+    }
+}
+
+pub(crate) fn decide(
+    policy: &Policy,
+    data: &mut Data,
+    check: &Check<'_>,
+    now: SystemTime,
+) -> Verdict {
+    let (effect, inferred) = effect_of(check);
+    let outcome = evaluate(policy, data, check, effect, now);
+    if let Some(session_id) = check.session_id {
+        let session = data.session_for_check(session_id, check.agent_id, &policy.session_mode);
+        session.total_calls += 1;
+        if effect == "read" {
+            session.read_calls += 1;
+        } else {
+            session.write_calls += 1;
+        }
+        if matches!(outcome, Outcome::Deny(_)) {
+            session.denied_calls += 1;
+        }
+        session.last_activity_at = rfc3339(now);
+    }
+    let classified = if inferred {
+        format!(" (no effect given; classified as {effect} from the tool name)")
+    } else {
+        String::new()
+    };
+    let (allowed, reason, approval_id) = match outcome {
+        Outcome::Allow(reason) => (true, reason, None),
+        Outcome::Deny(reason) => (false, reason, None),
+        Outcome::Elevate(reason, approval_id) => (false, reason, Some(approval_id)),
+    };
+    Verdict {
+        allowed,
+        check_id: new_id("chk"),
+        confidence: 0.99,
+        guard_tier: "fast",
+        latency_ms: 0,
+        reason: format!("{reason}{classified}"),
+        elevation_required: approval_id.is_some(),
+        approval_id,
+    }
+}
+
+fn evaluate(
+    policy: &Policy,
+    data: &mut Data,
+    check: &Check<'_>,
+    effect: &str,
+    now: SystemTime,
+) -> Outcome {
+    let tool = check.action_name;
+    let Some(agent) = data.agents.get(check.agent_id) else {
+        return Outcome::Deny(format!("unknown agent `{}`", check.agent_id));
+    };
+    if !agent.is_active() {
+        return Outcome::Deny(format!("agent `{}` is {}", agent.id, agent.status));
+    }
+    if policy.denies(tool) {
+        return Outcome::Deny(format!("tool `{tool}` is on the policy's deny list"));
+    }
+    let capability = policy.capabilities.get(tool);
+    if let Some(capability) = capability {
+        if !agent.capabilities.contains(capability) {
+            return Outcome::Deny(format!(
+                "agent lacks the capability `{capability}` that `{tool}` requires"
+            ));
+        }
+    }
+    let mode = match check.session_id {
+        Some(id) => {
+            let session = data.session_for_check(id, check.agent_id, &policy.session_mode);
+            let within = session
+                .scope_ceiling
+                .iter()
+                .any(|s| s == tool || Some(s) == capability);
+            if session.mode == "restricted" && !within {
+                return Outcome::Deny(format!(
+                    "session `{id}` is restricted and `{tool}` is outside its scope ceiling"
+                ));
+            }
+            session.mode.clone()
+        }
+        None => policy.session_mode.clone(),
+    };
+    if effect == "admin"
+        && !policy
+            .admin_allow
+            .contains(&(check.agent_id.to_owned(), tool.to_owned()))
+    {
+        return Outcome::Deny(format!(
+            "admin action `{tool}` is not allowed for this agent"
+        ));
+    }
+    if effect == "destructive" || mode == "supervised" {
+        if let Some(by) = approved_within_window(policy, data, check, now) {
+            return Outcome::Allow(format!("{effect} action approved by {by}"));
+        }
+        let why = if effect == "destructive" {
+            format!("destructive action `{tool}` requires approval")
+        } else {
+            format!("session is supervised: `{tool}` requires approval")
+        };
+        let id = pending_approval(policy, data, check, effect, now);
+        return Outcome::Elevate(why, id);
+    }
+    Outcome::Allow(format!("{effect} action allowed"))
+}
+
+/// Who approved this agent's use of this tool within the elevation window.
+fn approved_within_window(
+    policy: &Policy,
+    data: &Data,
+    check: &Check<'_>,
+    now: SystemTime,
+) -> Option<String> {
+    data.approvals
+        .values()
+        .filter(|a| a.agent_id == check.agent_id && a.action_name == check.action_name)
+        .filter(|a| a.status == ApprovalStatus::Approved)
+        .filter(|a| {
+            a.decided
+                .is_some_and(|d| now < after(d, policy.elevation_window))
+        })
+        .find_map(|a| a.decided_by.clone())
+}
+
+/// The pending approval for this agent and tool, creating one if none waits.
+fn pending_approval(
+    policy: &Policy,
+    data: &mut Data,
+    check: &Check<'_>,
+    effect: &str,
+    now: SystemTime,
+) -> String {
+    for approval in data.approvals.values_mut() {
+        approval.refresh(now);
+        if approval.status == ApprovalStatus::Pending
+            && approval.agent_id == check.agent_id
+            && approval.action_name == check.action_name
+        {
+            return approval.id.clone();
+        }
+    }
+    let expires = after(now, policy.approval_expiry);
+    let approval = Approval {
+        id: new_id("apr"),
+        agent_id: check.agent_id.to_owned(),
+        org_id: ORG_ID.to_owned(),
+        session_id: check.session_id.map(str::to_owned),
+        action_name: check.action_name.to_owned(),
+        action_effect: effect.to_owned(),
+        action_input_summary: check.summary.map(str::to_owned),
+        status: ApprovalStatus::Pending,
+        created_at: rfc3339(now),
+        expires_at: rfc3339(expires),
+        decided_by: None,
+        decided_at: None,
+        expires,
+        decided: None,
+    };
+    let id = approval.id.clone();
+    data.approvals.insert(id.clone(), approval);
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{new_session, Agent};
+
+    fn data_with_agent(capabilities: &[&str]) -> Data {
+        let mut data = Data::default();
+        data.agents.insert(
+            "ag".into(),
+            Agent {
+                id: "ag".into(),
+                name: "bot".into(),
+                org_id: ORG_ID.into(),
+                framework: "custom".into(),
+                status: "active".into(),
+                capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+                metadata: serde_json::Map::new(),
+                public_key: None,
+                created_at: String::new(),
+            },
+        );
+        data
+    }
+
+    fn check<'a>(tool: &'a str, effect: Option<&'a str>) -> Check<'a> {
+        Check {
+            agent_id: "ag",
+            action_name: tool,
+            action_effect: effect,
+            session_id: Some("s"),
+            summary: None,
+        }
+    }
+
+    #[test]
+    fn rules_apply_in_order() {
+        let policy = Policy::default()
+            .deny_tool("rm_rf")
+            .require_capability("read_file", "files:read")
+            .allow_admin("ag", "rotate_keys");
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        let v = decide(
+            &policy,
+            &mut data,
+            &Check {
+                agent_id: "nobody",
+                ..check("x", None)
+            },
+            now,
+        );
+        assert!(!v.allowed && v.reason.contains("unknown agent"));
+        let v = decide(&policy, &mut data, &check("rm_rf", Some("read")), now);
+        assert!(v.reason.contains("deny list"), "{}", v.reason);
+        let v = decide(&policy, &mut data, &check("read_file", Some("read")), now);
+        assert!(v.reason.contains("files:read"));
+        let v = decide(&policy, &mut data, &check("drop_db", Some("admin")), now);
+        assert!(!v.allowed && v.reason.contains("admin"));
+        assert!(
+            decide(
+                &policy,
+                &mut data,
+                &check("rotate_keys", Some("admin")),
+                now
+            )
+            .allowed
+        );
+        let v = decide(&policy, &mut data, &check("wipe", Some("destructive")), now);
+        assert!(v.elevation_required && v.approval_id.is_some());
+        let again = decide(&policy, &mut data, &check("wipe", Some("destructive")), now);
+        assert_eq!(
+            again.approval_id, v.approval_id,
+            "a pending approval is reused"
+        );
+        let v = decide(&policy, &mut data, &check("delete_user", None), now);
+        assert!(v.elevation_required && v.reason.contains("classified as destructive"));
+        let v = decide(&policy, &mut data, &check("search", None), now);
+        assert!(v.allowed && v.reason.contains("classified as read"));
+        let s = &data.sessions["s"];
+        assert_eq!((s.total_calls, s.denied_calls, s.read_calls), (9, 4, 4));
+    }
+
+    #[test]
+    fn restricted_and_supervised_sessions() {
+        let policy = Policy::default().require_capability("read_file", "files:read");
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&["files:read"]);
+        data.sessions.insert(
+            "s".into(),
+            new_session(
+                "s".into(),
+                "ag",
+                "mcp",
+                None,
+                "restricted",
+                vec!["files:read".into()],
+            ),
+        );
+        assert!(decide(&policy, &mut data, &check("read_file", Some("read")), now).allowed);
+        let v = decide(
+            &policy,
+            &mut data,
+            &check("send_mail", Some("mutating")),
+            now,
+        );
+        assert!(!v.allowed && v.reason.contains("scope ceiling"));
+        data.sessions.insert(
+            "s".into(),
+            new_session("s".into(), "ag", "mcp", None, "supervised", vec![]),
+        );
+        assert!(decide(&policy, &mut data, &check("search", Some("read")), now).elevation_required);
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify("delete_file"), "destructive");
+        assert_eq!(classify("DropTable"), "destructive");
+        assert_eq!(classify("send_email"), "mutating");
+        assert_eq!(classify("web_search"), "read");
+    }
+}

@@ -1,0 +1,163 @@
+//! # agenttrust-gateway
+//!
+//! A local gateway that speaks the AgentTrust ID wire protocol (health,
+//! agents, agent tokens, the Guardian's action check, telemetry, sessions
+//! and approvals) with the product guide's semantics, for offline
+//! development, examples, end-to-end tests and benchmarks.
+//!
+//! ```no_run
+//! use agenttrust_gateway::{Gateway, Policy};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let gateway = Gateway::builder()
+//!     .api_key("sk_test_local")
+//!     .policy(Policy::default().deny_tool("rm_rf"))
+//!     .spawn()
+//!     .await?;
+//! println!("listening on {}", gateway.url());
+//! gateway.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Everything lives in memory; a restart forgets it. Beyond the protocol it
+//! serves one read-only extension, `GET /api/v1/telemetry/events`, listing
+//! the telemetry events it stored (filter with `agent_id` and `session_id`).
+#![deny(missing_docs)]
+
+mod api;
+mod error;
+mod extract;
+mod guardian;
+mod policy;
+mod store;
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use policy::{Policy, PolicyError};
+
+/// Entry point: [`Gateway::builder`].
+#[derive(Debug)]
+pub struct Gateway;
+
+impl Gateway {
+    /// A builder: 127.0.0.1 on an ephemeral port, a random `sk_test_` key,
+    /// the default policy.
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            api_key: None,
+            policy: Policy::default(),
+        }
+    }
+}
+
+/// Configures a gateway; from [`Gateway::builder`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until spawn() is called"]
+pub struct GatewayBuilder {
+    listen: SocketAddr,
+    api_key: Option<String>,
+    policy: Policy,
+}
+
+impl GatewayBuilder {
+    /// The address to listen on (default `127.0.0.1:0`, an ephemeral port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The API key every request but `/health` must carry as `X-API-Key`.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The Guardian's policy.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Binds and serves on the current tokio runtime.
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn spawn(self) -> std::io::Result<GatewayHandle> {
+        let api_key = self
+            .api_key
+            .unwrap_or_else(|| format!("sk_test_{}", uuid::Uuid::new_v4().simple()));
+        let listener = TcpListener::bind(self.listen).await?;
+        let addr = listener.local_addr()?;
+        let router = api::router(self.policy, api_key.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "agenttrust gateway listening");
+        Ok(GatewayHandle {
+            addr,
+            url: format!("http://{addr}"),
+            api_key,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running gateway. Dropping it stops it (without waiting).
+#[derive(Debug)]
+pub struct GatewayHandle {
+    addr: SocketAddr,
+    url: String,
+    api_key: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl GatewayHandle {
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API key clients must send.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Stops accepting connections, lets open requests finish, and waits.
+    ///
+    /// # Errors
+    /// When the server failed while running.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for GatewayHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

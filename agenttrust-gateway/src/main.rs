@@ -1,0 +1,66 @@
+//! `agenttrust-gateway --listen 127.0.0.1:8080 --api-key sk_test_... [--policy policy.toml]`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use agenttrust_gateway::{Gateway, Policy};
+use clap::Parser;
+
+/// A local AgentTrust ID-compatible gateway for development and tests.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// API key clients must send as X-API-Key (default: $AGENTTRUST_API_KEY, else a random sk_test_ key).
+    #[arg(long, env = "AGENTTRUST_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// Guardian policy file (TOML).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let policy = match &cli.policy {
+        Some(path) => match Policy::from_file(path) {
+            Ok(policy) => policy,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Policy::default(),
+    };
+    let mut builder = Gateway::builder().listen(cli.listen).policy(policy);
+    if let Some(key) = cli.api_key.filter(|k| !k.is_empty()) {
+        builder = builder.api_key(key);
+    }
+    let gateway = match builder.spawn().await {
+        Ok(gateway) => gateway,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", cli.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("agenttrust-gateway listening on {}", gateway.url());
+    println!("API key: {}", gateway.api_key());
+    let _ = tokio::signal::ctrl_c().await;
+    match gateway.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! The Guardian's policy: from a TOML file or built in code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// What the local Guardian enforces.
+///
+/// ```
+/// use std::time::Duration;
+/// use agenttrust_gateway::Policy;
+///
+/// let policy = Policy::default()
+///     .deny_tool("rm_rf")
+///     .require_capability("read_file", "files:read")
+///     .allow_admin("ag_ops", "rotate_keys")
+///     .elevation_window(Duration::from_secs(60));
+/// assert!(policy.denies("rm_rf"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub(crate) deny_list: BTreeSet<String>,
+    pub(crate) capabilities: BTreeMap<String, String>,
+    pub(crate) admin_allow: BTreeSet<(String, String)>,
+    pub(crate) elevation_window: Duration,
+    pub(crate) approval_expiry: Duration,
+    pub(crate) check_latency: Duration,
+    pub(crate) session_mode: String,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            deny_list: BTreeSet::new(),
+            capabilities: BTreeMap::new(),
+            admin_allow: BTreeSet::new(),
+            elevation_window: Duration::from_secs(300),
+            approval_expiry: Duration::from_secs(300),
+            check_latency: Duration::ZERO,
+            session_mode: "open".to_owned(),
+        }
+    }
+}
+
+/// A policy file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid policy.
+    #[error("invalid policy file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, with its location.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    deny: Vec<String>,
+    #[serde(default)]
+    capabilities: BTreeMap<String, String>,
+    #[serde(default)]
+    admin_allow: Vec<AdminAllow>,
+    #[serde(default)]
+    elevation_window_secs: Option<f64>,
+    #[serde(default)]
+    approval_expiry_secs: Option<f64>,
+    #[serde(default)]
+    check_latency_ms: Option<f64>,
+    #[serde(default)]
+    session_mode: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdminAllow {
+    agent: String,
+    tool: String,
+}
+
+const SESSION_MODES: [&str; 3] = ["open", "restricted", "supervised"];
+
+impl Policy {
+    /// Parses a policy from TOML text (see the README for the format).
+    ///
+    /// ```
+    /// let policy = agenttrust_gateway::Policy::from_toml(r#"
+    ///     deny = ["rm_rf"]
+    ///     elevation_window_secs = 60
+    ///     [capabilities]
+    ///     read_file = "files:read"
+    /// "#).unwrap();
+    /// assert!(policy.denies("rm_rf"));
+    /// ```
+    ///
+    /// # Errors
+    /// A message naming the offending key or value.
+    pub fn from_toml(text: &str) -> Result<Policy, String> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut policy = Policy {
+            deny_list: file.deny.into_iter().collect(),
+            capabilities: file.capabilities,
+            admin_allow: file
+                .admin_allow
+                .into_iter()
+                .map(|a| (a.agent, a.tool))
+                .collect(),
+            ..Policy::default()
+        };
+        if let Some(secs) = file.elevation_window_secs {
+            policy.elevation_window = seconds("elevation_window_secs", secs)?;
+        }
+        if let Some(secs) = file.approval_expiry_secs {
+            policy.approval_expiry = seconds("approval_expiry_secs", secs)?;
+        }
+        if let Some(ms) = file.check_latency_ms {
+            policy.check_latency = seconds("check_latency_ms", ms / 1000.0)?;
+        }
+        if let Some(mode) = file.session_mode {
+            if !SESSION_MODES.contains(&mode.as_str()) {
+                return Err(format!(
+                    "session_mode must be open, restricted or supervised, not `{mode}`"
+                ));
+            }
+            policy.session_mode = mode;
+        }
+        Ok(policy)
+    }
+
+    /// Reads and parses a policy file.
+    ///
+    /// # Errors
+    /// [`PolicyError`] naming the file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy, PolicyError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Policy::from_toml(&text).map_err(|message| PolicyError::Invalid {
+            path: shown,
+            message,
+        })
+    }
+
+    /// Denies `tool` for every agent.
+    #[must_use]
+    pub fn deny_tool(mut self, tool: impl Into<String>) -> Self {
+        self.deny_list.insert(tool.into());
+        self
+    }
+
+    /// Requires agents calling `tool` to hold `capability`.
+    #[must_use]
+    pub fn require_capability(
+        mut self,
+        tool: impl Into<String>,
+        capability: impl Into<String>,
+    ) -> Self {
+        self.capabilities.insert(tool.into(), capability.into());
+        self
+    }
+
+    /// Allows the admin-effect `tool` for `agent_id`.
+    #[must_use]
+    pub fn allow_admin(mut self, agent_id: impl Into<String>, tool: impl Into<String>) -> Self {
+        self.admin_allow.insert((agent_id.into(), tool.into()));
+        self
+    }
+
+    /// How long an approval lets the same agent run the same tool (default 5 min).
+    #[must_use]
+    pub fn elevation_window(mut self, window: Duration) -> Self {
+        self.elevation_window = window;
+        self
+    }
+
+    /// How long a pending approval waits for a decision (default 5 min).
+    #[must_use]
+    pub fn approval_expiry(mut self, expiry: Duration) -> Self {
+        self.approval_expiry = expiry;
+        self
+    }
+
+    /// An artificial delay before every check answer, for experiments.
+    #[must_use]
+    pub fn check_latency(mut self, latency: Duration) -> Self {
+        self.check_latency = latency;
+        self
+    }
+
+    /// The mode of sessions created without one (`open` by default).
+    #[must_use]
+    pub fn session_mode(mut self, mode: impl Into<String>) -> Self {
+        self.session_mode = mode.into();
+        self
+    }
+
+    /// Whether `tool` is on the deny list.
+    pub fn denies(&self, tool: &str) -> bool {
+        self.deny_list.contains(tool)
+    }
+}
+
+fn seconds(key: &str, value: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(value).map_err(|_| format!("{key} must be a non-negative number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_file_parses() {
+        let p = Policy::from_toml(
+            r#"
+            deny = ["rm_rf", "format_disk"]
+            elevation_window_secs = 30
+            approval_expiry_secs = 0.5
+            check_latency_ms = 1
+            session_mode = "supervised"
+            [capabilities]
+            read_file = "files:read"
+            [[admin_allow]]
+            agent = "ag_ops"
+            tool = "rotate_keys"
+            "#,
+        )
+        .unwrap();
+        assert!(p.denies("format_disk"));
+        assert_eq!(p.capabilities["read_file"], "files:read");
+        assert!(p
+            .admin_allow
+            .contains(&("ag_ops".into(), "rotate_keys".into())));
+        assert_eq!(p.approval_expiry, Duration::from_millis(500));
+        assert_eq!(p.check_latency, Duration::from_millis(1));
+        assert_eq!(p.session_mode, "supervised");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        assert!(Policy::from_toml("denny = []")
+            .unwrap_err()
+            .contains("denny"));
+        assert!(Policy::from_toml("elevation_window_secs = -1")
+            .unwrap_err()
+            .contains("elevation_window_secs"));
+        assert!(Policy::from_toml("session_mode = \"chaos\"")
+            .unwrap_err()
+            .contains("session_mode"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The gateway's in-memory records: agents, tokens, sessions, approvals and
+//! telemetry, behind one lock that is never held across I/O or an await.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// The organization every record belongs to on a local gateway.
+pub(crate) const ORG_ID: &str = "org_local";
+
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Agent {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) org_id: String,
+    pub(crate) framework: String,
+    pub(crate) status: String,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) public_key: Option<String>,
+    pub(crate) created_at: String,
+}
+
+impl Agent {
+    pub(crate) fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) id: String,
+    pub(crate) agent_id: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) issued_at: SystemTime,
+    pub(crate) expires_at: SystemTime,
+    pub(crate) revoked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Session {
+    pub(crate) session_id: String,
+    pub(crate) agent_id: String,
+    pub(crate) org_id: String,
+    pub(crate) source: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) server_id: Option<String>,
+    pub(crate) mode: String,
+    pub(crate) allowed_actions: Vec<String>,
+    pub(crate) scope_ceiling: Vec<String>,
+    pub(crate) total_calls: u64,
+    pub(crate) read_calls: u64,
+    pub(crate) write_calls: u64,
+    pub(crate) denied_calls: u64,
+    pub(crate) created_at: String,
+    pub(crate) last_activity_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ApprovalStatus {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Approval {
+    pub(crate) id: String,
+    pub(crate) agent_id: String,
+    pub(crate) org_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) session_id: Option<String>,
+    pub(crate) action_name: String,
+    pub(crate) action_effect: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) action_input_summary: Option<String>,
+    pub(crate) status: ApprovalStatus,
+    pub(crate) created_at: String,
+    pub(crate) expires_at: String,
+    pub(crate) decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) decided_at: Option<String>,
+    #[serde(skip)]
+    pub(crate) expires: SystemTime,
+    #[serde(skip)]
+    pub(crate) decided: Option<SystemTime>,
+}
+
+impl Approval {
+    /// Marks a pending approval past its expiry as expired.
+    pub(crate) fn refresh(&mut self, now: SystemTime) {
+        if self.status == ApprovalStatus::Pending && now >= self.expires {
+            self.status = ApprovalStatus::Expired;
+        }
+    }
+}
+
+/// One telemetry event as the gateway received it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StoredEvent {
+    pub(crate) agent_id: String,
+    pub(crate) session_id: String,
+    pub(crate) event_type: String,
+    pub(crate) tool_name: String,
+    pub(crate) duration_ms: u64,
+    pub(crate) success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error_type: Option<String>,
+    pub(crate) timestamp: String,
+    pub(crate) received_at: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Data {
+    pub(crate) agents: HashMap<String, Agent>,
+    pub(crate) tokens: HashMap<String, Token>,
+    pub(crate) sessions: HashMap<String, Session>,
+    pub(crate) approvals: HashMap<String, Approval>,
+    pub(crate) events: Vec<StoredEvent>,
+}
+
+impl Data {
+    /// The session `id`, created (with `mode`) when a check names one the
+    /// gateway has not seen, as the guards' random session ids are.
+    pub(crate) fn session_for_check(
+        &mut self,
+        id: &str,
+        agent_id: &str,
+        mode: &str,
+    ) -> &mut Session {
+        self.sessions
+            .entry(id.to_owned())
+            .or_insert_with(|| new_session(id.to_owned(), agent_id, "api", None, mode, Vec::new()))
+    }
+}
+
+pub(crate) fn new_session(
+    session_id: String,
+    agent_id: &str,
+    source: &str,
+    server_id: Option<String>,
+    mode: &str,
+    scope_ceiling: Vec<String>,
+) -> Session {
+    let now = rfc3339(SystemTime::now());
+    Session {
+        session_id,
+        agent_id: agent_id.to_owned(),
+        org_id: ORG_ID.to_owned(),
+        source: source.to_owned(),
+        server_id,
+        mode: mode.to_owned(),
+        allowed_actions: Vec::new(),
+        scope_ceiling,
+        total_calls: 0,
+        read_calls: 0,
+        write_calls: 0,
+        denied_calls: 0,
+        created_at: now.clone(),
+        last_activity_at: now,
+    }
+}
+
+/// The records, shared by all handlers.
+#[derive(Default)]
+pub(crate) struct Store {
+    data: Mutex<Data>,
+}
+
+impl Store {
+    /// Locks the records. A handler that panicked while holding the lock
+    /// cannot have left them half-written in a way that matters for a
+    /// development gateway, so a poisoned lock is taken over, not a panic.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Data> {
+        self.data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// `now + d`, saturating instead of overflowing on absurd durations.
+pub(crate) fn after(now: SystemTime, d: Duration) -> SystemTime {
+    now.checked_add(d)
+        .unwrap_or(now + Duration::from_secs(100 * 365 * 86_400))
+}
