@@ -28,6 +28,16 @@ pub struct Policy {
     pub(crate) approval_expiry: Duration,
     pub(crate) check_latency: Duration,
     pub(crate) session_mode: String,
+    pub(crate) server_sessions: BTreeMap<String, ServerSession>,
+}
+
+/// The mode and scope ceiling of sessions initialized for one MCP server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerSession {
+    pub(crate) mode: String,
+    #[serde(default)]
+    pub(crate) scope_ceiling: Vec<String>,
 }
 
 impl Default for Policy {
@@ -40,6 +50,7 @@ impl Default for Policy {
             approval_expiry: Duration::from_secs(300),
             check_latency: Duration::ZERO,
             session_mode: "open".to_owned(),
+            server_sessions: BTreeMap::new(),
         }
     }
 }
@@ -83,6 +94,8 @@ struct PolicyFile {
     check_latency_ms: Option<f64>,
     #[serde(default)]
     session_mode: Option<String>,
+    #[serde(default)]
+    sessions: BTreeMap<String, ServerSession>,
 }
 
 #[derive(Deserialize)]
@@ -121,6 +134,10 @@ impl Policy {
                 .collect(),
             ..Policy::default()
         };
+        for (server, session) in file.sessions {
+            check_mode(&format!("sessions.{server}.mode"), &session.mode)?;
+            policy.server_sessions.insert(server, session);
+        }
         if let Some(secs) = file.elevation_window_secs {
             policy.elevation_window = seconds("elevation_window_secs", secs)?;
         }
@@ -131,11 +148,7 @@ impl Policy {
             policy.check_latency = seconds("check_latency_ms", ms / 1000.0)?;
         }
         if let Some(mode) = file.session_mode {
-            if !SESSION_MODES.contains(&mode.as_str()) {
-                return Err(format!(
-                    "session_mode must be open, restricted or supervised, not `{mode}`"
-                ));
-            }
+            check_mode("session_mode", &mode)?;
             policy.session_mode = mode;
         }
         Ok(policy)
@@ -211,9 +224,42 @@ impl Policy {
         self
     }
 
+    /// Sessions initialized for MCP server `server_id` get `mode` and, when
+    /// restricted, may only call the tools (or capabilities) in `ceiling`.
+    #[must_use]
+    pub fn server_session<I, S>(
+        mut self,
+        server_id: impl Into<String>,
+        mode: impl Into<String>,
+        ceiling: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.server_sessions.insert(
+            server_id.into(),
+            ServerSession {
+                mode: mode.into(),
+                scope_ceiling: ceiling.into_iter().map(Into::into).collect(),
+            },
+        );
+        self
+    }
+
     /// Whether `tool` is on the deny list.
     pub fn denies(&self, tool: &str) -> bool {
         self.deny_list.contains(tool)
+    }
+}
+
+fn check_mode(key: &str, mode: &str) -> Result<(), String> {
+    if SESSION_MODES.contains(&mode) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} must be open, restricted or supervised, not `{mode}`"
+        ))
     }
 }
 
@@ -234,6 +280,9 @@ mod tests {
             approval_expiry_secs = 0.5
             check_latency_ms = 1
             session_mode = "supervised"
+            [sessions.files]
+            mode = "restricted"
+            scope_ceiling = ["read_file"]
             [capabilities]
             read_file = "files:read"
             [[admin_allow]]
@@ -250,6 +299,7 @@ mod tests {
         assert_eq!(p.approval_expiry, Duration::from_millis(500));
         assert_eq!(p.check_latency, Duration::from_millis(1));
         assert_eq!(p.session_mode, "supervised");
+        assert_eq!(p.server_sessions["files"].scope_ceiling, ["read_file"]);
     }
 
     #[test]
@@ -263,5 +313,19 @@ mod tests {
         assert!(Policy::from_toml("session_mode = \"chaos\"")
             .unwrap_err()
             .contains("session_mode"));
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    /// The commented example in the README must stay a valid policy.
+    #[test]
+    fn readme_policy_example_parses() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("```toml\n").expect("README has a TOML example") + 8;
+        let end = start + readme[start..].find("```").expect("closed");
+        let policy = super::Policy::from_toml(&readme[start..end]).expect("README policy parses");
+        assert!(policy.denies("rm_rf"));
+        assert_eq!(policy.server_sessions["files"].mode, "restricted");
     }
 }

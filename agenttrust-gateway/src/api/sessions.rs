@@ -31,7 +31,14 @@ pub(crate) async fn init(
 ) -> ApiResult<Json<Session>> {
     let agent_id = required("agent_id", &req.agent_id)?;
     let server_id = required("server_id", &req.server_id)?;
-    let mode = optional(req.mode.as_deref()).unwrap_or(&state.policy.session_mode);
+    let server = state.policy.server_sessions.get(server_id);
+    let mode = optional(req.mode.as_deref())
+        .or(server.map(|s| s.mode.as_str()))
+        .unwrap_or(&state.policy.session_mode);
+    let ceiling = req
+        .scope_ceiling
+        .or_else(|| server.map(|s| s.scope_ceiling.clone()))
+        .unwrap_or_default();
     if !MODES.contains(&mode) {
         return Err(ApiError::bad_request(format!(
             "`mode` must be open, restricted or supervised, not `{mode}`"
@@ -47,7 +54,7 @@ pub(crate) async fn init(
         "mcp",
         Some(server_id.to_owned()),
         mode,
-        req.scope_ceiling.unwrap_or_default(),
+        ceiling,
     );
     data.sessions
         .insert(session.session_id.clone(), session.clone());

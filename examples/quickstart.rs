@@ -1,0 +1,132 @@
+//! `cargo run --example quickstart`
+//!
+//! With nothing configured, starts an embedded local gateway on an ephemeral
+//! port; with `AGENTTRUST_URL` and `AGENTTRUST_API_KEY` set, uses that
+//! gateway instead. Then registers an agent, installs the runtime, and runs
+//! a small agent whose guarded tools show allow, deny, and
+//! elevation → approval → retry, and prints the telemetry the gateway got.
+
+use std::time::Duration;
+
+use agenttrust_gateway::{Gateway, GatewayHandle};
+use agenttrust_runtime::api::agents::CreateAgentRequest;
+use agenttrust_runtime::{guarded, AgentTrustClient, AgentTrustError, Runtime};
+
+/// Searches the web (here: pretends to).
+#[guarded(effect = "read", summary = query)]
+async fn web_search(query: &str) -> Result<Vec<String>, AgentTrustError> {
+    Ok(vec![format!("result for {query:?}")])
+}
+
+/// Rotates the organization's keys: an admin action.
+#[guarded(effect = "admin")]
+async fn rotate_keys() -> Result<(), AgentTrustError> {
+    Ok(())
+}
+
+/// Deletes a file: destructive, so a human has to approve it first.
+#[guarded(effect = "destructive", summary = path)]
+async fn delete_file(path: &str) -> Result<String, AgentTrustError> {
+    Ok(format!("deleted {path}"))
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // 1. A gateway: the configured one, or an embedded local one.
+    let mut embedded: Option<GatewayHandle> = None;
+    let (url, key) = match (
+        env("AGENTTRUST_URL").or_else(|| env("AGENTTRUST_BASE_URL")),
+        env("AGENTTRUST_API_KEY"),
+    ) {
+        (Some(url), Some(key)) => (url, key),
+        _ => {
+            let gateway = Gateway::builder().spawn().await?;
+            let pair = (gateway.url().to_owned(), gateway.api_key().to_owned());
+            embedded = Some(gateway);
+            pair
+        }
+    };
+    println!(
+        "gateway: {url}{}",
+        if embedded.is_some() {
+            " (embedded)"
+        } else {
+            ""
+        }
+    );
+    let client = AgentTrustClient::builder()
+        .base_url(&url)
+        .api_key(&key)
+        .build()?;
+    println!("health:  {}", client.health().await?.status);
+
+    // 2. An agent, and the runtime its guarded tools report through.
+    let name = format!("quickstart-{}", std::process::id());
+    let agent = client
+        .agents()
+        .create(&CreateAgentRequest::new(name).capabilities(["web:search"]))
+        .await?;
+    println!("agent:   {} ({})\n", agent.id, agent.name);
+    Runtime::builder(client.clone(), agent.id.clone()).install()?;
+
+    // 3. The agent's tool calls.
+    println!(
+        "web_search(\"rust agents\") -> {:?}",
+        web_search("rust agents").await?
+    );
+    match rotate_keys().await {
+        Err(AgentTrustError::ActionDenied { message, .. }) => {
+            println!("rotate_keys()              -> denied: {message}")
+        }
+        other => println!("rotate_keys()              -> {other:?}"),
+    }
+    let approval_id = match delete_file("/tmp/scratch.txt").await {
+        Err(AgentTrustError::ElevationRequired {
+            message,
+            approval_id,
+        }) => {
+            println!("delete_file(..)            -> elevation required: {message} (approval {approval_id})");
+            approval_id
+        }
+        other => return Err(format!("expected an elevation, got {other:?}").into()),
+    };
+    client
+        .approvals()
+        .approve(&approval_id, "quickstart-human@example.com")
+        .await?;
+    println!("approvals().approve(..)    -> approved by quickstart-human@example.com");
+    println!(
+        "delete_file(..) retried    -> {:?}",
+        delete_file("/tmp/scratch.txt").await?
+    );
+
+    // 4. Deliver telemetry, then show what the gateway stored.
+    let outcome =
+        tokio::task::spawn_blocking(|| agenttrust_runtime::shutdown_within(Duration::from_secs(5)))
+            .await?;
+    println!("\ntelemetry flushed: {outcome:?}");
+    let session = agenttrust_runtime::current()?.session_id().to_owned();
+    match agenttrust::gateway_events(&url, &key, Some(&session)).await {
+        Ok(events) => {
+            println!("the gateway received {} events:", events.len());
+            for e in events {
+                println!(
+                    "  {:<11} success={:<5} duration_ms={} {}",
+                    e["tool_name"].as_str().unwrap_or("?"),
+                    e["success"],
+                    e["duration_ms"],
+                    e["error_type"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Err(e) => println!("(this gateway does not serve the local telemetry read-back: {e})"),
+    }
+    if let Some(gateway) = embedded {
+        gateway.shutdown().await?;
+    }
+    Ok(())
+}
