@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::OnceLock;
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 
 use crate::error::{AgentTrustError, Result};
 
@@ -34,12 +34,22 @@ pub(crate) fn handle() -> Result<Handle> {
 ///
 /// Unlike `Runtime::block_on` this does not panic inside a tokio runtime
 /// (defect D5 of the official SDK): the future's resources belong to the
-/// background runtime, so blocking this thread cannot starve them. It does
-/// block the calling thread, which is what a blocking call means.
+/// background runtime, so blocking this thread cannot starve them. On a
+/// worker of a multi-thread tokio runtime it blocks through
+/// `block_in_place`, so the worker's other tasks move to another thread
+/// instead of stalling (a sync tool called inline by an async server such
+/// as rmcp). On a current-thread runtime that is impossible, and the call
+/// blocks that runtime's thread for its duration.
 pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output> {
     let handle = handle()?;
-    let _entered = handle.enter();
-    Ok(futures_executor::block_on(future))
+    let run = move || {
+        let _entered = handle.enter();
+        futures_executor::block_on(future)
+    };
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => Ok(tokio::task::block_in_place(run)),
+        _ => Ok(run()),
+    }
 }
 
 /// Whether the calling thread is inside a tokio runtime (where blocking for
