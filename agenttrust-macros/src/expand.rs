@@ -25,6 +25,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         ReturnType::Default => function.sig.ident.span(),
     };
     let tool = tool_value(&function, args, &krate);
+    let register = registration(&function, args, &krate);
     let summary = match &args.summary {
         Some(expr) => quote_spanned!(expr.span()=>
             ::core::option::Option::Some(#krate::__private::summarize(&(#expr)))),
@@ -45,6 +46,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let (inner_attrs, body) = split_body(&function);
             let new_body = quote! {
                 #(#inner_attrs)*
+                #register
                 #returns
                 let #call = match #krate::__private::check(&#tool, #summary).await {
                     ::core::result::Result::Ok(call) => call,
@@ -61,6 +63,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let (inner_attrs, body) = split_body(&function);
             let new_body = quote! {
                 #(#inner_attrs)*
+                #register
                 #returns
                 let #call = match #krate::__private::check_blocking(&#tool, #summary) {
                     ::core::result::Result::Ok(call) => call,
@@ -92,7 +95,41 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 future.block = guarded;
                 future.capture = Some(syn::Token![move](future.async_token.span));
             }
+            function
+                .block
+                .stmts
+                .insert(0, syn::Stmt::Item(syn::Item::Verbatim(register)));
             function.into_token_stream()
+        }
+    }
+}
+
+/// The manifest entry, registered at compile time (an item inside the
+/// body, so the output stays one function item).
+fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
+    let ident = function.sig.ident.to_string();
+    let function_name = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
+    let (name, name_is_path) = match &args.name {
+        Some(ToolName::Literal(lit)) => (lit.value(), false),
+        Some(ToolName::Path(path)) => (path.to_token_stream().to_string().replace(' ', ""), true),
+        None => (function_name.clone(), false),
+    };
+    let effect = match &args.effect {
+        Some(lit) => quote!(::core::option::Option::Some(#lit)),
+        None => quote!(::core::option::Option::None),
+    };
+    let span = function.sig.ident.span();
+    quote_spanned! {span=>
+        #krate::__private::inventory::submit! {
+            #krate::__private::ToolInfo {
+                name: #name,
+                name_is_path: #name_is_path,
+                effect: #effect,
+                function: #function_name,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ mod decision;
 mod effect;
 mod error;
 mod guard;
+mod manifest;
 mod pipeline;
 mod runtime;
 mod summary;
@@ -46,6 +47,7 @@ pub use decision::Decision;
 pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};
 pub use guard::{AgentTrustGuard, AgentTrustGuardBuilder};
+pub use manifest::{tool_capabilities, tools, ToolInfo};
 pub use pipeline::{FlushOutcome, TelemetryConfig, TelemetryStats, MAX_BATCH};
 pub use runtime::{
     current, init_from_env, shutdown, shutdown_within, with_runtime, Runtime, RuntimeBuilder,

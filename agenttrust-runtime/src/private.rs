@@ -274,3 +274,5 @@ pub fn on_deny<R: FromOnDeny<V>, V>(value: V) -> R {
 }
 
 pub use crate::error::AgentTrustError as Error;
+pub use crate::manifest::ToolInfo;
+pub use inventory;

@@ -328,3 +328,32 @@ async fn rt_flush() -> bool {
         .await
         .is_delivered()
 }
+
+#[test]
+fn every_guarded_fn_in_this_file_is_in_the_manifest_once_with_its_effect() {
+    let source = include_str!("guarded_shapes.rs");
+    let attributes = source
+        .lines()
+        .filter(|l| l.trim_start().starts_with("#[guarded"))
+        .count();
+    let here: Vec<_> = agenttrust_runtime::tools()
+        .into_iter()
+        .filter(|t| t.module_path == module_path!())
+        .collect();
+    assert_eq!(here.len(), attributes, "{here:#?}");
+    let sync_free: Vec<_> = here.iter().filter(|t| t.function == "sync_free").collect();
+    assert_eq!(sync_free.len(), 1);
+    assert_eq!(
+        (sync_free[0].name, sync_free[0].effect),
+        ("sync_free", Some("read"))
+    );
+    assert!(sync_free[0].file.ends_with("guarded_shapes.rs") && sync_free[0].line > 0);
+    let by_ref = here.iter().find(|t| t.function == "by_ref").unwrap();
+    assert_eq!((by_ref.name, by_ref.name_is_path), ("Self::NAME", true));
+    let renamed = here.iter().find(|t| t.function == "async_free").unwrap();
+    assert_eq!(
+        (renamed.name, renamed.effect),
+        ("async_renamed", Some("mutating"))
+    );
+    assert!(agenttrust_runtime::tool_capabilities().contains(&"tool:async_renamed".to_owned()));
+}
