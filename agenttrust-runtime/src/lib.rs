@@ -29,6 +29,7 @@ mod decision;
 mod effect;
 mod error;
 mod guard;
+mod integrations;
 mod manifest;
 mod pipeline;
 mod runtime;
@@ -54,6 +55,11 @@ pub use runtime::{
     DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use summary::{truncate_summary, MAX_SUMMARY_CHARS};
+
+#[cfg(feature = "rig")]
+pub use integrations::rig;
+#[cfg(feature = "rmcp")]
+pub use integrations::rmcp;
 
 /// Guards a tool function: the Guardian is asked first, the body runs only
 /// when allowed and is timed, and the outcome is reported in the background.

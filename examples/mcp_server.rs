@@ -1,0 +1,192 @@
+//! An MCP server (rmcp) whose file tools are guarded by AgentTrust ID.
+//!
+//! `cargo run --example mcp_server -- <sandbox folder>` serves over stdio.
+//! With `AGENTTRUST_URL`, `AGENTTRUST_API_KEY` and `AGENTTRUST_AGENT_ID` set
+//! it checks against that gateway; otherwise it starts an embedded local
+//! gateway and registers an agent (logging to stderr: stdout is MCP's).
+//!
+//! The attribute goes above `#[tool]` (recommended) or below it; both orders
+//! are shown. The tool's name, description and input schema are what
+//! `#[tool]` makes of the signature and docs, which `#[guarded]` leaves as
+//! they are.
+
+use std::path::{Component, Path, PathBuf};
+
+use agenttrust_runtime::guarded;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
+use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler};
+use serde::Deserialize;
+
+/// Arguments naming one file.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct PathArgs {
+    /// The file's path, relative to the sandbox folder.
+    pub path: String,
+}
+
+/// Arguments of a write.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct WriteArgs {
+    /// The file's path, relative to the sandbox folder.
+    pub path: String,
+    /// The text to write.
+    pub contents: String,
+}
+
+/// File tools confined to one sandbox folder.
+#[derive(Debug, Clone)]
+pub struct FileServer {
+    root: PathBuf,
+    tool_router: ToolRouter<Self>,
+}
+
+fn text(s: impl Into<String>) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(s)])
+}
+
+fn outside(relative: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "`{relative}` is not a path inside the sandbox"
+    ))])
+}
+
+fn io_error(e: &std::io::Error) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(format!("I/O error: {e}"))])
+}
+
+#[tool_router]
+impl FileServer {
+    /// A server for the files under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// The sandboxed path of `relative`, or `None` for anything that leaves it.
+    fn resolve(&self, relative: &str) -> Option<PathBuf> {
+        let path = Path::new(relative);
+        let inside = path.components().all(|c| matches!(c, Component::Normal(_)));
+        (inside && !relative.is_empty()).then(|| self.root.join(path))
+    }
+
+    /// Read a text file from the sandbox.
+    #[guarded(effect = "read", summary = args.path)]
+    #[tool]
+    async fn read_file(
+        &self,
+        Parameters(args): Parameters<PathArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Some(path) = self.resolve(&args.path) else {
+            return Ok(outside(&args.path));
+        };
+        Ok(match tokio::fs::read_to_string(&path).await {
+            Ok(contents) => text(contents),
+            Err(e) => io_error(&e),
+        })
+    }
+
+    // `#[tool]` above `#[guarded]` works too, with one rmcp 3.11 quirk: its
+    // `#[tool]` reads doc comments only when no other attribute follows
+    // them, so here the description is given explicitly (a doc comment
+    // below `#[guarded]` would also do).
+    #[tool(description = "Write a text file into the sandbox, replacing it if it exists.")]
+    #[guarded(effect = "mutating", summary = args.path, on_deny = agenttrust_runtime::rmcp::tool_error)]
+    async fn write_file(
+        &self,
+        Parameters(args): Parameters<WriteArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Some(path) = self.resolve(&args.path) else {
+            return Ok(outside(&args.path));
+        };
+        Ok(
+            match tokio::fs::write(&path, args.contents.as_bytes()).await {
+                Ok(()) => text(format!(
+                    "wrote {} bytes to {}",
+                    args.contents.len(),
+                    args.path
+                )),
+                Err(e) => io_error(&e),
+            },
+        )
+    }
+
+    /// Delete a file from the sandbox. Needs a human's approval.
+    #[guarded(effect = "destructive", summary = args.path, on_deny = agenttrust_runtime::rmcp::tool_error)]
+    #[tool]
+    async fn delete_file(
+        &self,
+        Parameters(args): Parameters<PathArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let Some(path) = self.resolve(&args.path) else {
+            return Ok(outside(&args.path));
+        };
+        Ok(match tokio::fs::remove_file(&path).await {
+            Ok(()) => text(format!("deleted {}", args.path)),
+            Err(e) => io_error(&e),
+        })
+    }
+
+    /// List the files in the sandbox. A sync tool: rmcp calls it inline on
+    /// its async dispatch path, and the guard's blocking check then moves
+    /// the worker's other tasks elsewhere (`block_in_place`) rather than
+    /// stalling them.
+    #[guarded(effect = "read")]
+    #[tool]
+    fn list_files(&self) -> Result<CallToolResult, ErrorData> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.root)
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        Ok(text(names.join("\n")))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for FileServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+#[allow(dead_code)] // the tests include this file as a module and use the server only
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use rmcp::ServiceExt;
+
+    let root = std::env::args()
+        .nth(1)
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let _gateway = match agenttrust_runtime::init_from_env() {
+        Ok(()) => None,
+        Err(e) => {
+            eprintln!("mcp_server: {e}; starting an embedded local gateway instead");
+            let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+            let client = agenttrust_runtime::AgentTrustClient::builder()
+                .base_url(gateway.url())
+                .api_key(gateway.api_key())
+                .build()?;
+            let request =
+                agenttrust_runtime::api::agents::CreateAgentRequest::new("mcp-file-server");
+            let agent = client.agents().create(&request).await?;
+            agenttrust_runtime::Runtime::builder(client, agent.id).install()?;
+            eprintln!(
+                "mcp_server: gateway {} (key {})",
+                gateway.url(),
+                gateway.api_key()
+            );
+            Some(gateway)
+        }
+    };
+    eprintln!("mcp_server: serving {} over stdio", root.display());
+    let server = FileServer::new(root)
+        .serve(rmcp::transport::stdio())
+        .await?;
+    server.waiting().await?;
+    let _ = tokio::task::spawn_blocking(agenttrust_runtime::shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! The guarded rmcp server of `examples/mcp_server.rs`, driven by a real
+//! rmcp client over an in-process duplex, against the local gateway.
+
+#[path = "../examples/mcp_server.rs"]
+#[allow(dead_code)]
+mod mcp_server;
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use agenttrust_gateway::Policy;
+use agenttrust_runtime::rmcp::WithRuntime;
+use mcp_server::FileServer;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Value};
+
+/// The same tools, signatures and docs without `#[guarded]`: what
+/// `tools/list` must publish for the guarded server too.
+mod plain {
+    use rmcp::handler::server::router::tool::ToolRouter;
+    use rmcp::handler::server::wrapper::Parameters;
+    use rmcp::model::{CallToolResult, ServerCapabilities, ServerConfig};
+    use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
+
+    use super::mcp_server::{PathArgs, WriteArgs};
+
+    #[derive(Debug, Clone)]
+    pub struct PlainFileServer {
+        tool_router: ToolRouter<Self>,
+    }
+
+    #[tool_router]
+    impl PlainFileServer {
+        pub fn new() -> Self {
+            Self {
+                tool_router: Self::tool_router(),
+            }
+        }
+
+        /// Read a text file from the sandbox.
+        #[tool]
+        async fn read_file(
+            &self,
+            Parameters(_args): Parameters<PathArgs>,
+        ) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![]))
+        }
+
+        /// Write a text file into the sandbox, replacing it if it exists.
+        #[tool]
+        async fn write_file(
+            &self,
+            Parameters(_args): Parameters<WriteArgs>,
+        ) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![]))
+        }
+
+        /// Delete a file from the sandbox. Needs a human's approval.
+        #[tool]
+        async fn delete_file(
+            &self,
+            Parameters(_args): Parameters<PathArgs>,
+        ) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![]))
+        }
+
+        /// List the files in the sandbox. A sync tool: rmcp calls it inline on
+        /// its async dispatch path, and the guard's blocking check then moves
+        /// the worker's other tasks elsewhere (`block_in_place`) rather than
+        /// stalling them.
+        #[tool]
+        fn list_files(&self) -> Result<CallToolResult, ErrorData> {
+            Ok(CallToolResult::success(vec![]))
+        }
+    }
+
+    #[tool_handler(router = self.tool_router)]
+    impl ServerHandler for PlainFileServer {
+        fn get_info(&self) -> ServerConfig {
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        }
+    }
+}
+
+async fn connect<S: rmcp::ServerHandler>(server: S) -> RunningService<RoleClient, ()> {
+    let (server_io, client_io) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.expect("client connects")
+}
+
+fn sandbox(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("agenttrust-mcp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn call(name: &'static str, args: Value) -> CallToolRequestParams {
+    CallToolRequestParams::new(name).with_arguments(args.as_object().cloned().unwrap_or_default())
+}
+
+fn text_of(result: &CallToolResult) -> String {
+    serde_json::to_value(&result.content).unwrap()[0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Name, description and input schema: what a model sees of a tool.
+fn published(tools: &[Tool]) -> Vec<Value> {
+    let mut tools: Vec<Value> = tools
+        .iter()
+        .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.input_schema}))
+        .collect();
+    tools.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    tools
+}
+
+#[tokio::test]
+async fn tools_list_is_the_same_with_and_without_guarded() {
+    let guarded = connect(FileServer::new(sandbox("list"))).await;
+    let plain = connect(plain::PlainFileServer::new()).await;
+    let guarded_tools = published(&guarded.list_all_tools().await.unwrap());
+    let plain_tools = published(&plain.list_all_tools().await.unwrap());
+    assert_eq!(guarded_tools.len(), 4);
+    assert_eq!(guarded_tools, plain_tools);
+    assert!(
+        guarded_tools[0]["input_schema"]["properties"]["path"].is_object(),
+        "{}",
+        guarded_tools[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_calls_work_destructive_needs_approval_and_telemetry_arrives() {
+    let world = common::World::new(Policy::default(), &[]).await;
+    let rt = world.runtime();
+    let dir = sandbox("flow");
+    let client = connect(WithRuntime::new(FileServer::new(dir.clone()), rt.clone())).await;
+
+    let wrote = client
+        .call_tool(call(
+            "write_file",
+            json!({"path": "a.txt", "contents": "hello"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(wrote.is_error, Some(false), "{wrote:?}");
+    let read = client
+        .call_tool(call("read_file", json!({"path": "a.txt"})))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&read), "hello");
+    let listed = client
+        .call_tool(call("list_files", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&listed), "a.txt");
+
+    let refused = client
+        .call_tool(call("delete_file", json!({"path": "a.txt"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.is_error,
+        Some(true),
+        "a tool error the model can read, not a protocol error"
+    );
+    assert!(
+        text_of(&refused).contains("approve"),
+        "{}",
+        text_of(&refused)
+    );
+    let structured = refused.structured_content.clone().unwrap();
+    assert_eq!(structured["code"], "ELEVATION_REQUIRED");
+    let approval_id = structured["approval_id"].as_str().unwrap().to_owned();
+    assert!(dir.join("a.txt").exists(), "the body did not run");
+
+    world
+        .client
+        .approvals()
+        .approve(&approval_id, "ops@example.com")
+        .await
+        .unwrap();
+    let deleted = client
+        .call_tool(call("delete_file", json!({"path": "a.txt"})))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&deleted), "deleted a.txt");
+    assert!(!dir.join("a.txt").exists());
+
+    assert!(rt.flush(Duration::from_secs(10)).await.is_delivered());
+    let events = world.events(rt.session_id()).await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["tool_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["write_file", "read_file", "list_files", "delete_file"]
+    );
+    let checks = world
+        .client
+        .sessions()
+        .get_session(rt.session_id())
+        .await
+        .unwrap();
+    assert_eq!(
+        checks.total_calls, 5,
+        "four allowed calls and one elevation"
+    );
+}
+
+#[tokio::test]
+async fn a_read_denial_is_a_protocol_error_by_default() {
+    let world = common::World::new(Policy::default().deny_tool("read_file"), &[]).await;
+    let rt = world.runtime();
+    let client = connect(WithRuntime::new(
+        FileServer::new(sandbox("deny")),
+        rt.clone(),
+    ))
+    .await;
+    let err = client
+        .call_tool(call("read_file", json!({"path": "a.txt"})))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("deny list"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_sync_tool_with_a_slow_check_does_not_stall_the_server_worker() {
+    let world = common::World::new(
+        Policy::default().check_latency(Duration::from_millis(400)),
+        &[],
+    )
+    .await;
+    let rt = world.runtime();
+    let client = std::sync::Arc::new(
+        connect(WithRuntime::new(
+            FileServer::new(sandbox("sync")),
+            rt.clone(),
+        ))
+        .await,
+    );
+    let slow = {
+        let client = client.clone();
+        tokio::spawn(async move { client.call_tool(call("list_files", json!({}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // With one runtime worker, a blocked sync tool would hold this ping too.
+    let started = Instant::now();
+    let tools = client.list_all_tools().await.unwrap();
+    let waited = started.elapsed();
+    assert_eq!(tools.len(), 4);
+    assert!(
+        waited < Duration::from_millis(300),
+        "tools/list waited {waited:?} behind a sync tool's check"
+    );
+    assert!(slow.await.unwrap().is_ok());
+}
