@@ -112,6 +112,7 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     let (name, name_is_path) = match &args.name {
         Some(ToolName::Literal(lit)) => (lit.value(), false),
         Some(ToolName::Path(path)) => (path.to_token_stream().to_string().replace(' ', ""), true),
+        None if is_trait_call(function) => ("Tool::NAME".to_owned(), true),
         None => (function_name.clone(), false),
     };
     let effect = match &args.effect {
@@ -134,11 +135,23 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     }
 }
 
+/// A method named `call` with a receiver: rig's `Tool::call` shape, whose
+/// tool name is `Self::NAME` when `Self` is a rig tool.
+fn is_trait_call(function: &ItemFn) -> bool {
+    function.sig.ident == "call" && function.sig.receiver().is_some()
+}
+
 /// `Tool { name, effect, fail_open }`.
 fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     let name = match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
         Some(ToolName::Path(path)) => path.to_token_stream(),
+        // A rig `Tool::call`: the tool's `NAME`, not "call".
+        None if is_trait_call(function) => quote! {{
+            #[allow(unused_imports)]
+            use #krate::__private::{FallbackToolName as _, RigToolName as _};
+            (&#krate::__private::ToolNameProbe::<Self>::new()).tool_name("call")
+        }},
         None => {
             let ident = function.sig.ident.to_string();
             let ident = ident.strip_prefix("r#").unwrap_or(&ident);

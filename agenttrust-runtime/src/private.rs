@@ -276,3 +276,45 @@ pub fn on_deny<R: FromOnDeny<V>, V>(value: V) -> R {
 pub use crate::error::AgentTrustError as Error;
 pub use crate::manifest::ToolInfo;
 pub use inventory;
+
+/// Resolves the tool name of a method called `call` without a `name`
+/// argument: `Tool::NAME` when `Self` is a rig tool (feature `rig`), else
+/// `"call"`. Autoref specialization: `(&ToolNameProbe::<Self>::new()).tool_name(..)`
+/// picks [`RigToolName`] when its bound holds and [`FallbackToolName`] otherwise.
+pub struct ToolNameProbe<T>(std::marker::PhantomData<T>);
+
+impl<T> ToolNameProbe<T> {
+    /// A probe for `T`.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T> Default for ToolNameProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The rig arm of [`ToolNameProbe`].
+pub trait RigToolName {
+    /// `Tool::NAME`.
+    fn tool_name(&self, fallback: &'static str) -> &'static str;
+}
+
+#[cfg(feature = "rig")]
+impl<T: rig::tool::Tool> RigToolName for ToolNameProbe<T> {
+    fn tool_name(&self, _fallback: &'static str) -> &'static str {
+        T::NAME
+    }
+}
+
+/// The fallback arm of [`ToolNameProbe`].
+pub trait FallbackToolName {
+    /// The function's own name.
+    fn tool_name(&self, fallback: &'static str) -> &'static str {
+        fallback
+    }
+}
+
+impl<T> FallbackToolName for &ToolNameProbe<T> {}

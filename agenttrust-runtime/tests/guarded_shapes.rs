@@ -169,6 +169,16 @@ impl Tool for Doubler {
     }
 }
 
+pub struct Echo;
+
+impl Echo {
+    /// Not a rig tool: a `call` method is named "call".
+    #[guarded(effect = "read")]
+    pub fn call(&self, x: u32) -> Result<u32, ToolError> {
+        Ok(x)
+    }
+}
+
 #[async_trait::async_trait]
 pub trait DynTool {
     async fn run(&self, x: u32) -> Result<u32, ToolError>;

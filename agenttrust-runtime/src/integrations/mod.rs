@@ -5,8 +5,10 @@ pub mod rig;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;
 
+#[cfg(any(feature = "rig", feature = "rmcp"))]
 use crate::error::AgentTrustError;
 
+#[cfg(any(feature = "rig", feature = "rmcp"))]
 /// The sentence a model reads when a tool call was refused: why, and for an
 /// elevation, which approval a human must grant before retrying.
 pub(crate) fn model_feedback(tool_error: &AgentTrustError) -> String {
