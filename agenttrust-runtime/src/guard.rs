@@ -34,6 +34,10 @@ use crate::pipeline::{FlushOutcome, QueuedEvent};
 /// ```
 #[derive(Clone)]
 pub struct AgentTrustGuard {
+    inner: Arc<GuardInner>,
+}
+
+struct GuardInner {
     client: AgentTrustClient,
     agent_id: Arc<str>,
     session_id: Arc<str>,
@@ -45,11 +49,11 @@ pub struct AgentTrustGuard {
 impl std::fmt::Debug for AgentTrustGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentTrustGuard")
-            .field("agent_id", &self.agent_id)
-            .field("session_id", &self.session_id)
-            .field("block_on_deny", &self.block_on_deny)
-            .field("fail_open", &self.fail_open)
-            .field("action_effect", &self.action_effect)
+            .field("agent_id", &self.inner.agent_id)
+            .field("session_id", &self.inner.session_id)
+            .field("block_on_deny", &self.inner.block_on_deny)
+            .field("fail_open", &self.inner.fail_open)
+            .field("action_effect", &self.inner.action_effect)
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +101,7 @@ impl AgentTrustGuardBuilder {
 
     /// Builds the guard.
     pub fn build(self) -> AgentTrustGuard {
-        AgentTrustGuard {
+        let inner = GuardInner {
             client: self.client,
             agent_id: self.agent_id,
             session_id: self
@@ -106,6 +110,9 @@ impl AgentTrustGuardBuilder {
             block_on_deny: self.block_on_deny,
             fail_open: self.fail_open,
             action_effect: self.action_effect,
+        };
+        AgentTrustGuard {
+            inner: Arc::new(inner),
         }
     }
 }
@@ -128,17 +135,17 @@ impl AgentTrustGuard {
 
     /// The agent id.
     pub fn agent_id(&self) -> &str {
-        &self.agent_id
+        &self.inner.agent_id
     }
 
     /// The session id sent with checks and telemetry.
     pub fn session_id(&self) -> &str {
-        &self.session_id
+        &self.inner.session_id
     }
 
     /// The client behind the guard (for approvals, sessions, ...).
     pub fn client(&self) -> &AgentTrustClient {
-        &self.client
+        &self.inner.client
     }
 
     fn request<'a>(
@@ -147,9 +154,10 @@ impl AgentTrustGuard {
         summary: &'a str,
         effect: Option<&'a str>,
     ) -> ActionCheckRequest<'a> {
-        let mut request = ActionCheckRequest::new(&self.agent_id, tool).session(&self.session_id);
+        let mut request =
+            ActionCheckRequest::new(&self.inner.agent_id, tool).session(&self.inner.session_id);
         request.action_input_summary = Some(summary);
-        request.action_effect = effect.or(self.action_effect.as_deref());
+        request.action_effect = effect.or(self.inner.action_effect.as_deref());
         request
     }
 
@@ -181,15 +189,15 @@ impl AgentTrustGuard {
         effect: Option<&str>,
     ) -> Result<Decision> {
         decision::decide(
-            &self.client,
+            &self.inner.client,
             &self.request(tool, summary, effect),
-            self.fail_open,
+            self.inner.fail_open,
         )
         .await
     }
 
     fn enforce(&self, decision: Decision) -> Result<()> {
-        if self.block_on_deny {
+        if self.inner.block_on_deny {
             decision.into_result().map(drop)
         } else {
             Ok(())
@@ -285,9 +293,9 @@ impl AgentTrustGuard {
         duration_ms: u64,
         error_type: Option<Cow<'static, str>>,
     ) -> bool {
-        self.client.enqueue(QueuedEvent {
-            agent_id: self.agent_id.clone(),
-            session_id: self.session_id.clone(),
+        self.inner.client.enqueue(QueuedEvent {
+            agent_id: self.inner.agent_id.clone(),
+            session_id: self.inner.session_id.clone(),
             tool_name: tool,
             success,
             duration_ms,
@@ -299,19 +307,21 @@ impl AgentTrustGuard {
     /// Waits until every event reported before this call is delivered, or
     /// `timeout` passes.
     pub async fn flush(&self, timeout: Duration) -> FlushOutcome {
-        self.client.flush(timeout).await
+        self.inner.client.flush(timeout).await
     }
 
     /// [`flush`](Self::flush) for synchronous code.
     pub fn flush_blocking(&self, timeout: Duration) -> FlushOutcome {
-        self.client.flush_blocking(timeout)
+        self.inner.client.flush_blocking(timeout)
     }
 }
 
-impl Drop for AgentTrustGuard {
+impl Drop for GuardInner {
     fn drop(&mut self) {
-        // Send what is queued now rather than at the next timer tick; the
-        // client's own drop waits (briefly, outside async code) for delivery.
+        // The last handle of this guard is gone: send what is queued now
+        // rather than at the next timer tick (clones dropping do not, or
+        // every guarded call would post its own batch). The client's own
+        // drop waits, briefly and outside async code, for delivery.
         self.client.nudge_telemetry();
     }
 }

@@ -258,3 +258,38 @@ async fn blocking_facade_inside_a_multi_thread_runtime_does_not_panic() {
         .unwrap();
     assert_eq!(common::bodies(&server, CHECK).await.len(), 2);
 }
+
+#[test]
+fn a_client_used_on_an_idle_current_thread_runtime_still_serves_other_threads() {
+    // Connections opened on a current-thread runtime are driven by that
+    // runtime; handed to another thread while it is idle, a request would
+    // hang. Each runtime gets its own pool, so this stays quick.
+    let user_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = user_rt.block_on(guardian(
+        ResponseTemplate::new(200).set_body_json(json!({"allowed": true})),
+    ));
+    let client = AgentTrustClient::builder()
+        .base_url(server.uri())
+        .api_key("k")
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let g = guard(client).build();
+    user_rt.block_on(async { g.check("t", "s").await.unwrap() });
+    // user_rt is now idle; a plain thread uses the same client.
+    let other = g.clone();
+    let started = std::time::Instant::now();
+    std::thread::spawn(move || other.check_blocking("t", "s"))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    user_rt.block_on(async { g.check("t", "s").await.unwrap() });
+}

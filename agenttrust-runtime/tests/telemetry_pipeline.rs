@@ -246,3 +246,27 @@ fn dropping_the_last_handle_outside_a_runtime_delivers_what_is_queued() {
     drop(client);
     assert_eq!(rt.block_on(telemetry_events(&server)).len(), 3);
 }
+
+#[tokio::test]
+async fn dropping_guard_clones_does_not_post_a_batch_per_call() {
+    let server = common::server().await;
+    sink(&server, ResponseTemplate::new(200)).await;
+    let client = client_with(
+        &server,
+        fast_retry().flush_interval(Duration::from_secs(30)),
+    );
+    let guard = AgentTrustGuard::builder(client.clone(), "ag_1").build();
+    for i in 0..10 {
+        let per_call = guard.clone();
+        per_call.report("t", true, i);
+        drop(per_call);
+    }
+    assert!(client.flush(Duration::from_secs(5)).await.is_delivered());
+    let posts = common::bodies(&server, REPORT).await;
+    assert_eq!(
+        posts.len(),
+        1,
+        "one batch of ten, not a post per dropped clone"
+    );
+    assert_eq!(posts[0]["events"].as_array().unwrap().len(), 10);
+}

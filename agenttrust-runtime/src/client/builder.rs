@@ -171,19 +171,25 @@ impl AgentTrustClientBuilder {
             Some(key) => Some(key.header_value()?),
             None => None,
         };
-        let mut http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(self.user_agent.clone())
-            .timeout(self.timeout)
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60));
-        if let Some(connect) = self.connect_timeout {
-            http = http.connect_timeout(connect);
-        }
-        let http = http.build().map_err(|e| {
+        let (user_agent, timeout, connect_timeout) =
+            (self.user_agent.clone(), self.timeout, self.connect_timeout);
+        let make_pool = move || {
+            let mut http = reqwest::Client::builder()
+                .default_headers(headers.clone())
+                .user_agent(user_agent.clone())
+                .timeout(timeout)
+                .tcp_nodelay(true)
+                .pool_idle_timeout(Duration::from_secs(60));
+            if let Some(connect) = connect_timeout {
+                http = http.connect_timeout(connect);
+            }
+            http.build()
+        };
+        // Build one now so a TLS or settings problem is an error here, not later.
+        make_pool().map_err(|e| {
             AgentTrustError::config(format!("could not build the HTTP client: {e}"))
         })?;
-        let transport = Transport::new(http, base, self.api_key, api_key_header);
+        let transport = Transport::new(Box::new(make_pool), base, self.api_key, api_key_header);
         AgentTrustClient::from_parts(Arc::new(transport), self.telemetry)
     }
 }

@@ -40,9 +40,23 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
 }
 
-/// The shared HTTP side of a client: one connection pool, base URL, API key.
+/// Makes the HTTP client of one connection pool.
+pub(crate) type PoolFactory = Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync>;
+
+/// How many per-runtime pools are kept before the oldest are let go.
+const MAX_POOLS: usize = 16;
+
+/// The shared HTTP side of a client: base URL, API key, and a connection
+/// pool per tokio runtime.
+///
+/// A pooled connection is driven by a task on the runtime that opened it.
+/// Handing it to a caller on another runtime hangs that caller whenever the
+/// opening runtime is idle (a current-thread runtime outside `block_on`),
+/// so each runtime gets a pool of its own; the blocking facade and the
+/// telemetry worker share the background runtime's.
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    make_pool: PoolFactory,
+    pools: std::sync::RwLock<Vec<(tokio::runtime::Id, reqwest::Client)>>,
     base: Url,
     base_str: String,
     api_key: Option<ApiKey>,
@@ -60,14 +74,15 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(
-        http: reqwest::Client,
+        make_pool: PoolFactory,
         base: Url,
         api_key: Option<ApiKey>,
         api_key_header: Option<HeaderValue>,
     ) -> Self {
         let base_str = base.as_str().trim_end_matches('/').to_owned();
         Self {
-            http,
+            make_pool,
+            pools: std::sync::RwLock::new(Vec::new()),
             base,
             base_str,
             api_key,
@@ -93,6 +108,31 @@ impl Transport {
         url
     }
 
+    /// The connection pool of the runtime this call runs on (the background
+    /// runtime's outside any).
+    fn http(&self) -> Result<reqwest::Client> {
+        let id = match tokio::runtime::Handle::try_current() {
+            Ok(handle) => handle.id(),
+            Err(_) => crate::background::handle()?.id(),
+        };
+        if let Ok(pools) = self.pools.read() {
+            if let Some((_, client)) = pools.iter().find(|(pool, _)| *pool == id) {
+                return Ok(client.clone());
+            }
+        }
+        let client = (self.make_pool)().map_err(|e| {
+            AgentTrustError::config(format!("could not build the HTTP client: {e}"))
+        })?;
+        if let Ok(mut pools) = self.pools.write() {
+            if pools.len() >= MAX_POOLS {
+                // Pools of runtimes that ended are dead weight; the oldest go first.
+                pools.drain(..MAX_POOLS / 2);
+            }
+            pools.push((id, client.clone()));
+        }
+        Ok(client)
+    }
+
     /// Sends one request and returns the body of a 2xx answer; any other
     /// status becomes the matching [`AgentTrustError`].
     pub(crate) async fn send<B: Serialize + ?Sized>(
@@ -101,7 +141,7 @@ impl Transport {
         url: Url,
         body: Option<&B>,
     ) -> Result<Answer> {
-        let mut request = self.http.request(method, url.clone());
+        let mut request = self.http()?.request(method, url.clone());
         if let Some(key) = &self.api_key_header {
             request = request.header("X-API-Key", key.clone());
         }

@@ -1,0 +1,149 @@
+//! Instructions per call under `valgrind --tool=callgrind`: stable where
+//! wall time is not. The client runs in a child process of this binary
+//! (only it is instrumented); the gateway stays in this process. Each
+//! target runs twice with different call counts, and the difference of the
+//! totals over the difference of the counts cancels start-up costs.
+
+use std::process::Command;
+use std::time::Duration;
+
+use agenttrust_runtime::{with_runtime, AgentTrustClient, Runtime};
+use serde_json::{json, Value};
+
+const CHILD_FLAG: &str = "--instructions-child";
+const TARGETS: [&str; 4] = ["floor_async", "ours_async", "floor_blocking", "ours_sync"];
+const FEW: usize = 100;
+const MANY: usize = 600;
+
+/// The child's arguments, when this process is a child.
+pub fn child_mode() -> Option<Vec<String>> {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == CHILD_FLAG)?;
+    Some(args[at + 1..].to_vec())
+}
+
+/// The child: `target url key agent_id calls`.
+pub fn run_child(args: &[String]) {
+    let [target, url, key, agent, calls] = args else {
+        eprintln!("usage: {CHILD_FLAG} TARGET URL KEY AGENT CALLS");
+        std::process::exit(2);
+    };
+    let calls: usize = calls.parse().unwrap_or(FEW);
+    let check_url = format!("{url}/api/v1/agenttrust/check");
+    let body = crate::check_body(agent, "callgrind-session");
+    let client = AgentTrustClient::builder()
+        .base_url(url)
+        .api_key(key)
+        .build()
+        .expect("client");
+    let runtime = Runtime::builder(client, agent.clone()).build();
+    match target.as_str() {
+        "floor_async" => {
+            let http = reqwest::Client::new();
+            crate::current_thread().block_on(async {
+                for _ in 0..calls {
+                    let resp = http
+                        .post(&check_url)
+                        .header("X-API-Key", key)
+                        .header("Content-Type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("post");
+                    let _ = resp.bytes().await;
+                }
+            });
+        }
+        "ours_async" => crate::current_thread().block_on(runtime.scope(async {
+            for _ in 0..calls {
+                crate::guarded_async().await.expect("allowed");
+            }
+        })),
+        "floor_blocking" => {
+            let http = reqwest::blocking::Client::new();
+            for _ in 0..calls {
+                let resp = http
+                    .post(&check_url)
+                    .header("X-API-Key", key)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .expect("post");
+                let _ = resp.bytes();
+            }
+        }
+        _ => with_runtime(&runtime, || {
+            for _ in 0..calls {
+                crate::guarded_sync().expect("allowed");
+            }
+        }),
+    }
+    let _ = runtime.guard().flush_blocking(Duration::from_secs(10));
+}
+
+fn total_instructions(out: &std::path::Path) -> Option<u64> {
+    let text = std::fs::read_to_string(out).ok()?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("summary:")
+                .or_else(|| l.strip_prefix("totals:"))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// Instructions per call of each target, and ours/floor ratios.
+pub fn measure() -> Value {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return json!({"skipped": "valgrind is not installed (apt-get install valgrind)"});
+    }
+    let s = crate::setup(Duration::ZERO);
+    let exe = std::env::current_exe().expect("own path");
+    let dir = std::env::temp_dir().join(format!("agenttrust-callgrind-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let mut per_call = serde_json::Map::new();
+    for target in TARGETS {
+        eprintln!("  callgrind: {target}");
+        let mut totals = Vec::new();
+        for calls in [FEW, MANY] {
+            let out = dir.join(format!("{target}-{calls}.out"));
+            let status = Command::new("valgrind")
+                .args(["--tool=callgrind", "--quiet"])
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&exe)
+                .args([
+                    CHILD_FLAG,
+                    target,
+                    s.gateway.url(),
+                    s.gateway.api_key(),
+                    &s.agent_id,
+                    &calls.to_string(),
+                ])
+                .status();
+            totals.push(
+                status
+                    .ok()
+                    .filter(|st| st.success())
+                    .and_then(|_| total_instructions(&out)),
+            );
+        }
+        if let [Some(few), Some(many)] = totals[..] {
+            per_call.insert(
+                target.to_owned(),
+                json!((many.saturating_sub(few)) as f64 / (MANY - FEW) as f64),
+            );
+        }
+    }
+    let ratio = |a: &str, b: &str| match (
+        per_call.get(a).and_then(Value::as_f64),
+        per_call.get(b).and_then(Value::as_f64),
+    ) {
+        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+        _ => Value::Null,
+    };
+    let ours_async = ratio("ours_async", "floor_async");
+    let ours_sync = ratio("ours_sync", "floor_blocking");
+    per_call.insert("ratio_ours_async_to_floor_async".to_owned(), ours_async);
+    per_call.insert("ratio_ours_sync_to_floor_blocking".to_owned(), ours_sync);
+    let _ = std::fs::remove_dir_all(&dir);
+    Value::Object(per_call)
+}

@@ -1,0 +1,490 @@
+//! What a guarded call costs, measured in one run against the same local
+//! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
+//! and the official `agenttrustid` SDK's check-then-report guard.
+//!
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE]`
+//!
+//! Prints one table per gateway latency (0 and 1 ms) with medians over
+//! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
+//! and 64 callers, telemetry delivery, instruction counts (callgrind, when
+//! valgrind is installed) and compile cost, and writes it all as JSON.
+
+mod compile_cost;
+mod instructions;
+mod stats;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agenttrust_gateway::{Gateway, GatewayHandle, Policy};
+use agenttrust_runtime::api::agents::CreateAgentRequest;
+use agenttrust_runtime::{guarded, with_runtime, AgentTrustClient, AgentTrustError, Runtime};
+use serde_json::{json, Value};
+use stats::{median_of, Summary};
+
+#[guarded(effect = "read", name = "bench_tool")]
+pub async fn guarded_async() -> Result<(), AgentTrustError> {
+    Ok(())
+}
+
+#[guarded(effect = "read", name = "bench_tool")]
+pub fn guarded_sync() -> Result<(), AgentTrustError> {
+    Ok(())
+}
+
+/// Command-line settings.
+pub struct Settings {
+    quick: bool,
+    reps: usize,
+    calls: usize,
+    json_path: String,
+    compile: bool,
+    callgrind: bool,
+}
+
+impl Settings {
+    fn parse() -> Settings {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let flag = |name: &str| args.iter().any(|a| a == name);
+        let value = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1).cloned())
+        };
+        let quick = flag("--quick");
+        Settings {
+            quick,
+            reps: value("--reps")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if quick { 3 } else { 5 }),
+            calls: value("--calls")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if quick { 500 } else { 2_000 }),
+            json_path: value("--json").unwrap_or_else(|| "target/bench-results.json".to_owned()),
+            compile: !flag("--no-compile"),
+            callgrind: !flag("--no-callgrind"),
+        }
+    }
+}
+
+/// A gateway with an agent on it, and both SDKs' clients for it.
+struct Setup {
+    gateway: GatewayHandle,
+    io: tokio::runtime::Runtime,
+    agent_id: String,
+    ours: Runtime,
+}
+
+fn setup(latency: Duration) -> Setup {
+    // The gateway serves from a runtime of its own, on its own thread.
+    let io = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("gateway runtime");
+    let gateway = io
+        .block_on(
+            Gateway::builder()
+                .policy(Policy::default().check_latency(latency))
+                .spawn(),
+        )
+        .expect("gateway starts");
+    let client = AgentTrustClient::builder()
+        .base_url(gateway.url())
+        .api_key(gateway.api_key())
+        .build()
+        .expect("client");
+    let agent = client
+        .blocking()
+        .agents()
+        .create(&CreateAgentRequest::new("bench-agent"))
+        .expect("agent registers");
+    let ours = Runtime::builder(client, agent.id.clone()).build();
+    Setup {
+        gateway,
+        io,
+        agent_id: agent.id,
+        ours,
+    }
+}
+
+fn check_body(agent_id: &str, session: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "agent_id": agent_id, "action_name": "bench_tool", "action_source": "api",
+        "action_effect": "read", "session_id": session,
+    }))
+    .expect("json")
+}
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// Per-call nanoseconds of `n` sequential calls of `call`, after a warm-up.
+fn time_calls(n: usize, mut call: impl FnMut()) -> Vec<u64> {
+    for _ in 0..n / 10 + 20 {
+        call();
+    }
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            call();
+            u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        })
+        .collect()
+}
+
+fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
+    let client = agenttrustid::AgentTrustClient::builder()
+        .base_url(s.gateway.url())
+        .api_key(s.gateway.api_key())
+        .build()
+        .expect("official client");
+    agenttrustid::AgentTrustGuard::builder(client, &s.agent_id)
+        .action_effect("read")
+        .build()
+}
+
+/// One repetition of the latency measurements: name → per-call ns.
+fn latency_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
+    let rt = current_thread();
+    let url = format!("{}/api/v1/agenttrust/check", s.gateway.url());
+    let body = check_body(&s.agent_id, "floor-session");
+    let key = s.gateway.api_key().to_owned();
+
+    let http = reqwest::Client::new();
+    let floor_async = rt.block_on(async {
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n + n / 10 + 20 {
+            let start = Instant::now();
+            let resp = http
+                .post(&url)
+                .header("X-API-Key", &key)
+                .header("Content-Type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .expect("floor post");
+            let _ = resp.bytes().await.expect("floor body");
+            if i >= n / 10 + 20 {
+                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+        }
+        samples
+    });
+
+    let blocking = reqwest::blocking::Client::new();
+    let floor_blocking = time_calls(n, || {
+        let resp = blocking
+            .post(&url)
+            .header("X-API-Key", &key)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .send()
+            .expect("blocking floor post");
+        let _ = resp.bytes().expect("blocking floor body");
+    });
+
+    let ours_async = rt.block_on(s.ours.scope(async {
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n + n / 10 + 20 {
+            let start = Instant::now();
+            guarded_async().await.expect("allowed");
+            if i >= n / 10 + 20 {
+                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+        }
+        samples
+    }));
+
+    let ours_sync = with_runtime(&s.ours, || {
+        time_calls(n, || guarded_sync().expect("allowed"))
+    });
+
+    let official = official_guard(s);
+    let official_call = time_calls(n, || {
+        official.check("bench_tool", "").expect("official allowed");
+        official.report("bench_tool", true, 0);
+    });
+    vec![
+        ("floor_async", floor_async),
+        ("floor_blocking", floor_blocking),
+        ("ours_async", ours_async),
+        ("ours_sync", ours_sync),
+        ("official", official_call),
+    ]
+}
+
+/// `report()` alone: ours (enqueue) and the official guard's (buffer, and
+/// a synchronous post every tenth call).
+fn report_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
+    let guard = s.ours.guard().clone();
+    let ours = time_calls(n, || {
+        guard.report("bench_tool", true, 1);
+    });
+    let official = official_guard(s);
+    let theirs = time_calls(n, || official.report("bench_tool", true, 1));
+    vec![("ours_report", ours), ("official_report", theirs)]
+}
+
+/// Calls per second with `callers` concurrent callers, `per_caller` calls each.
+fn throughput(s: &Setup, callers: usize, per_caller: usize) -> Value {
+    let total = (callers * per_caller) as f64;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let url = Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url()));
+    let body = Arc::new(check_body(&s.agent_id, "floor-session"));
+    let key = Arc::new(s.gateway.api_key().to_owned());
+
+    let http = reqwest::Client::new();
+    let floor_async = rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let (http, url, body, key) = (http.clone(), url.clone(), body.clone(), key.clone());
+                tokio::spawn(async move {
+                    for _ in 0..per_caller {
+                        let resp = http
+                            .post(url.as_str())
+                            .header("X-API-Key", key.as_str())
+                            .header("Content-Type", "application/json")
+                            .body((*body).clone())
+                            .send()
+                            .await
+                            .expect("post");
+                        let _ = resp.bytes().await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        total / start.elapsed().as_secs_f64()
+    });
+
+    let ours_async = rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                tokio::spawn(s.ours.scope(async move {
+                    for _ in 0..per_caller {
+                        guarded_async().await.expect("allowed");
+                    }
+                }))
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        total / start.elapsed().as_secs_f64()
+    });
+    drop(rt);
+
+    let threads = |work: Arc<dyn Fn() + Send + Sync>| {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..callers)
+            .map(|_| {
+                let work = work.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..per_caller {
+                        work();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread");
+        }
+        total / start.elapsed().as_secs_f64()
+    };
+    let blocking = reqwest::blocking::Client::new();
+    let floor_blocking = {
+        let (url, body, key) = (url.clone(), body.clone(), key.clone());
+        threads(Arc::new(move || {
+            let resp = blocking
+                .post(url.as_str())
+                .header("X-API-Key", key.as_str())
+                .header("Content-Type", "application/json")
+                .body((*body).clone())
+                .send()
+                .expect("post");
+            let _ = resp.bytes();
+        }))
+    };
+    let runtime = s.ours.clone();
+    let ours_sync = threads(Arc::new(move || {
+        with_runtime(&runtime, || guarded_sync().expect("allowed"))
+    }));
+    let official = Arc::new(official_guard(s));
+    let official_rate = threads(Arc::new(move || {
+        official.check("bench_tool", "").expect("allowed");
+        official.report("bench_tool", true, 0);
+    }));
+    json!({
+        "floor_async": floor_async, "ours_async": ours_async,
+        "floor_blocking": floor_blocking, "ours_sync": ours_sync, "official": official_rate,
+    })
+}
+
+/// Events the gateway stored for a session.
+fn stored_events(s: &Setup, session: &str) -> usize {
+    let url = format!(
+        "{}/api/v1/telemetry/events?session_id={session}",
+        s.gateway.url()
+    );
+    let body: Value = reqwest::blocking::Client::new()
+        .get(url)
+        .header("X-API-Key", s.gateway.api_key())
+        .send()
+        .and_then(reqwest::blocking::Response::json)
+        .unwrap_or(Value::Null);
+    body["total"].as_u64().map_or(0, |n| n as usize)
+}
+
+/// `calls` guarded calls then a flush (ours) and `calls` check+report then
+/// flush and drop (official): how many events each delivered.
+fn delivery(s: &Setup, calls: usize) -> Value {
+    let rt = current_thread();
+    // A session of its own, so only these calls are counted.
+    let fresh = Runtime::builder(s.ours.client().clone(), s.agent_id.clone()).build();
+    let before = fresh.client().telemetry_stats();
+    let started = Instant::now();
+    rt.block_on(fresh.scope(async {
+        for _ in 0..calls {
+            guarded_async().await.expect("allowed");
+        }
+    }));
+    let outcome = fresh.guard().flush_blocking(Duration::from_secs(60));
+    let ours_secs = started.elapsed().as_secs_f64();
+    let ours = stored_events(s, fresh.session_id());
+    let after = fresh.client().telemetry_stats();
+    let stats = agenttrust_runtime::TelemetryStats {
+        dropped: after.dropped - before.dropped,
+        failed_posts: after.failed_posts - before.failed_posts,
+        ..after
+    };
+
+    let official = official_guard(s);
+    let session = official.session_id().to_owned();
+    let started = Instant::now();
+    let mut official_errors = 0usize;
+    for _ in 0..calls {
+        official.check("bench_tool", "").expect("allowed");
+        official.report("bench_tool", true, 0);
+    }
+    if official.flush().is_err() {
+        official_errors += 1;
+    }
+    drop(official);
+    let official_secs = started.elapsed().as_secs_f64();
+    let theirs = stored_events(s, &session);
+    json!({
+        "calls": calls,
+        "ours": {"stored": ours, "lost": calls.saturating_sub(ours), "flush": format!("{outcome:?}"),
+                 "dropped_counter": stats.dropped, "failed_posts": stats.failed_posts, "seconds": ours_secs},
+        "official": {"stored": theirs, "lost": calls.saturating_sub(theirs), "flush_errors": official_errors, "seconds": official_secs},
+    })
+}
+
+fn measure_latency(settings: &Settings, latency: Duration) -> Value {
+    let s = setup(latency);
+    let mut reps: Vec<Vec<(&'static str, Summary)>> = Vec::new();
+    let mut report_reps: Vec<Vec<(&'static str, Summary)>> = Vec::new();
+    for rep in 0..settings.reps {
+        eprintln!(
+            "  latency {latency:?}: repetition {}/{}",
+            rep + 1,
+            settings.reps
+        );
+        reps.push(
+            latency_rep(&s, settings.calls)
+                .into_iter()
+                .map(|(k, v)| (k, Summary::of(v)))
+                .collect(),
+        );
+        report_reps.push(
+            report_rep(&s, settings.calls * 10)
+                .into_iter()
+                .map(|(k, v)| (k, Summary::of(v)))
+                .collect(),
+        );
+    }
+    let mut result = serde_json::Map::new();
+    for rep_set in [&reps, &report_reps] {
+        for (name, _) in &rep_set[0] {
+            let all: Vec<&Summary> = rep_set
+                .iter()
+                .map(|r| &r.iter().find(|(k, _)| k == name).expect("same keys").1)
+                .collect();
+            result.insert((*name).to_owned(), median_of(&all));
+        }
+    }
+    let per_caller = if settings.quick { 100 } else { 300 };
+    let mut concurrency = serde_json::Map::new();
+    for callers in [1usize, 8, 64] {
+        eprintln!("  latency {latency:?}: {callers} concurrent callers");
+        let per = if callers == 64 {
+            per_caller / 4
+        } else {
+            per_caller
+        };
+        concurrency.insert(callers.to_string(), throughput(&s, callers, per.max(10)));
+    }
+    result.insert(
+        "throughput_calls_per_sec".to_owned(),
+        Value::Object(concurrency),
+    );
+    if latency.is_zero() {
+        let calls = if settings.quick { 10_000 } else { 100_000 };
+        eprintln!("  delivery of {calls} calls");
+        result.insert("delivery".to_owned(), delivery(&s, calls));
+    }
+    drop(s.gateway);
+    drop(s.io);
+    Value::Object(result)
+}
+
+fn main() {
+    let settings = Settings::parse();
+    if let Some(mode) = instructions::child_mode() {
+        instructions::run_child(&mode);
+        return;
+    }
+    eprintln!(
+        "agenttrust bench: {} repetitions of {} calls per measurement",
+        settings.reps, settings.calls
+    );
+    let mut results = serde_json::Map::new();
+    for ms in [0u64, 1] {
+        results.insert(
+            format!("gateway_latency_{ms}ms"),
+            measure_latency(&settings, Duration::from_millis(ms)),
+        );
+    }
+    if settings.callgrind {
+        results.insert("instructions_per_call".to_owned(), instructions::measure());
+    }
+    if settings.compile {
+        results.insert(
+            "compile_cost".to_owned(),
+            compile_cost::measure(settings.quick),
+        );
+    }
+    let results = Value::Object(results);
+    stats::print_table(&results);
+    if let Err(e) = std::fs::write(
+        &settings.json_path,
+        serde_json::to_string_pretty(&results).unwrap_or_default(),
+    ) {
+        eprintln!("could not write {}: {e}", settings.json_path);
+    } else {
+        eprintln!("results written to {}", settings.json_path);
+    }
+}
