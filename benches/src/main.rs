@@ -13,6 +13,7 @@ mod compile_cost;
 mod instructions;
 mod stats;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -230,84 +231,103 @@ fn report_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
     vec![("ours_report", ours), ("official_report", theirs)]
 }
 
-/// Calls per second with `callers` concurrent callers, `per_caller` calls each.
-fn throughput(s: &Setup, callers: usize, per_caller: usize) -> Value {
-    let total = (callers * per_caller) as f64;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
+/// How long each throughput measurement runs, after a warm-up of a fifth of it.
+fn window(quick: bool) -> Duration {
+    Duration::from_millis(if quick { 500 } else { 2_000 })
+}
+
+/// Calls per second of `callers` async tasks running `call` in a loop.
+fn async_rate<F, Fut>(callers: usize, span: Duration, call: F) -> f64
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let call = Arc::new(call);
+    let counted = Arc::new(AtomicU64::new(0));
+    let warm_until = Instant::now() + span / 5;
+    let end = warm_until + span;
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let (call, counted) = (call.clone(), counted.clone());
+                tokio::spawn(async move {
+                    loop {
+                        call().await;
+                        let now = Instant::now();
+                        if now >= end {
+                            break;
+                        }
+                        if now >= warm_until {
+                            counted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
+    counted.load(Ordering::Relaxed) as f64 / span.as_secs_f64()
+}
+
+/// Calls per second of `callers` threads running `call` in a loop.
+fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>) -> f64 {
+    let counted = Arc::new(AtomicU64::new(0));
+    let warm_until = Instant::now() + span / 5;
+    let end = warm_until + span;
+    let handles: Vec<_> = (0..callers)
+        .map(|_| {
+            let (call, counted) = (call.clone(), counted.clone());
+            std::thread::spawn(move || loop {
+                call();
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                if now >= warm_until {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    counted.load(Ordering::Relaxed) as f64 / span.as_secs_f64()
+}
+
+/// Calls per second with `callers` concurrent callers.
+fn throughput(s: &Setup, callers: usize, span: Duration) -> Value {
     let url = Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url()));
     let body = Arc::new(check_body(&s.agent_id, "floor-session"));
     let key = Arc::new(s.gateway.api_key().to_owned());
 
     let http = reqwest::Client::new();
-    let floor_async = rt.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..callers)
-            .map(|_| {
-                let (http, url, body, key) = (http.clone(), url.clone(), body.clone(), key.clone());
-                tokio::spawn(async move {
-                    for _ in 0..per_caller {
-                        let resp = http
-                            .post(url.as_str())
-                            .header("X-API-Key", key.as_str())
-                            .header("Content-Type", "application/json")
-                            .body((*body).clone())
-                            .send()
-                            .await
-                            .expect("post");
-                        let _ = resp.bytes().await;
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("task");
-        }
-        total / start.elapsed().as_secs_f64()
-    });
-
-    let ours_async = rt.block_on(async {
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..callers)
-            .map(|_| {
-                tokio::spawn(s.ours.scope(async move {
-                    for _ in 0..per_caller {
-                        guarded_async().await.expect("allowed");
-                    }
-                }))
-            })
-            .collect();
-        for t in tasks {
-            t.await.expect("task");
-        }
-        total / start.elapsed().as_secs_f64()
-    });
-    drop(rt);
-
-    let threads = |work: Arc<dyn Fn() + Send + Sync>| {
-        let start = Instant::now();
-        let handles: Vec<_> = (0..callers)
-            .map(|_| {
-                let work = work.clone();
-                std::thread::spawn(move || {
-                    for _ in 0..per_caller {
-                        work();
-                    }
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("thread");
-        }
-        total / start.elapsed().as_secs_f64()
-    };
-    let blocking = reqwest::blocking::Client::new();
-    let floor_blocking = {
+    let floor_async = {
         let (url, body, key) = (url.clone(), body.clone(), key.clone());
-        threads(Arc::new(move || {
+        async_rate(callers, span, move || {
+            let request = http
+                .post(url.as_str())
+                .header("X-API-Key", key.as_str())
+                .header("Content-Type", "application/json")
+                .body((*body).clone());
+            async move {
+                let resp = request.send().await.expect("post");
+                let _ = resp.bytes().await;
+            }
+        })
+    };
+    let runtime = s.ours.clone();
+    let ours_async = async_rate(callers, span, move || {
+        runtime.scope(async { guarded_async().await.expect("allowed") })
+    });
+    let blocking = reqwest::blocking::Client::new();
+    let floor_blocking = thread_rate(
+        callers,
+        span,
+        Arc::new(move || {
             let resp = blocking
                 .post(url.as_str())
                 .header("X-API-Key", key.as_str())
@@ -316,17 +336,23 @@ fn throughput(s: &Setup, callers: usize, per_caller: usize) -> Value {
                 .send()
                 .expect("post");
             let _ = resp.bytes();
-        }))
-    };
+        }),
+    );
     let runtime = s.ours.clone();
-    let ours_sync = threads(Arc::new(move || {
-        with_runtime(&runtime, || guarded_sync().expect("allowed"))
-    }));
+    let ours_sync = thread_rate(
+        callers,
+        span,
+        Arc::new(move || with_runtime(&runtime, || guarded_sync().expect("allowed"))),
+    );
     let official = Arc::new(official_guard(s));
-    let official_rate = threads(Arc::new(move || {
-        official.check("bench_tool", "").expect("allowed");
-        official.report("bench_tool", true, 0);
-    }));
+    let official_rate = thread_rate(
+        callers,
+        span,
+        Arc::new(move || {
+            official.check("bench_tool", "").expect("allowed");
+            official.report("bench_tool", true, 0);
+        }),
+    );
     json!({
         "floor_async": floor_async, "ours_async": ours_async,
         "floor_blocking": floor_blocking, "ours_sync": ours_sync, "official": official_rate,
@@ -426,16 +452,10 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
             result.insert((*name).to_owned(), median_of(&all));
         }
     }
-    let per_caller = if settings.quick { 100 } else { 300 };
     let mut concurrency = serde_json::Map::new();
     for callers in [1usize, 8, 64] {
         eprintln!("  latency {latency:?}: {callers} concurrent callers");
-        let per = if callers == 64 {
-            per_caller / 4
-        } else {
-            per_caller
-        };
-        concurrency.insert(callers.to_string(), throughput(&s, callers, per.max(10)));
+        concurrency.insert(callers.to_string(), throughput(&s, callers, window(settings.quick)));
     }
     result.insert(
         "throughput_calls_per_sec".to_owned(),
