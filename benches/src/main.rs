@@ -242,7 +242,11 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
     let call = Arc::new(call);
     let counted = Arc::new(AtomicU64::new(0));
     let warm_until = Instant::now() + span / 5;
@@ -455,7 +459,10 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
     let mut concurrency = serde_json::Map::new();
     for callers in [1usize, 8, 64] {
         eprintln!("  latency {latency:?}: {callers} concurrent callers");
-        concurrency.insert(callers.to_string(), throughput(&s, callers, window(settings.quick)));
+        concurrency.insert(
+            callers.to_string(),
+            throughput(&s, callers, window(settings.quick)),
+        );
     }
     result.insert(
         "throughput_calls_per_sec".to_owned(),

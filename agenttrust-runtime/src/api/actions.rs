@@ -167,11 +167,11 @@ impl Actions<'_> {
     /// ```
     pub async fn check(&self, request: &ActionCheckRequest<'_>) -> Result<ActionCheckResult> {
         let t = self.client.transport();
-        let url = t.url(&["api", "v1", "agenttrust", "check"]);
-        let endpoint = url.path().to_owned();
-        let answer = t.send(Method::POST, url, Some(request)).await?;
+        let answer = t.send(Method::POST, t.check_url(), Some(request)).await?;
         // No `{}` substitution here: an empty body is not a check result.
-        serde_json::from_slice(&answer.body)
-            .map_err(|source| AgentTrustError::Json { endpoint, source })
+        serde_json::from_slice(&answer.body).map_err(|source| AgentTrustError::Json {
+            endpoint: "/api/v1/agenttrust/check".to_owned(),
+            source,
+        })
     }
 }

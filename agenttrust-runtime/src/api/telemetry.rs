@@ -120,7 +120,6 @@ impl crate::client::transport::Transport {
         &self,
         body: &ReportBody<'_, E>,
     ) -> Result<TelemetryReportResult> {
-        let url = self.url(&["api", "v1", "telemetry", "report"]);
-        self.json(Method::POST, url, Some(body)).await
+        self.json(Method::POST, self.report_url(), Some(body)).await
     }
 }

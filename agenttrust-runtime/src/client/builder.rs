@@ -174,7 +174,10 @@ impl AgentTrustClientBuilder {
         let (user_agent, timeout, connect_timeout) =
             (self.user_agent.clone(), self.timeout, self.connect_timeout);
         let make_pool = move || {
+            // rustls explicitly: another crate enabling reqwest's native-tls
+            // must not make every pool load the system's certificates.
             let mut http = reqwest::Client::builder()
+                .use_rustls_tls()
                 .default_headers(headers.clone())
                 .user_agent(user_agent.clone())
                 .timeout(timeout)

@@ -58,6 +58,9 @@ pub(crate) struct Transport {
     make_pool: PoolFactory,
     pools: std::sync::RwLock<Vec<(tokio::runtime::Id, reqwest::Client)>>,
     base: Url,
+    /// The two URLs every guarded call uses, built once.
+    check_url: Url,
+    report_url: Url,
     base_str: String,
     api_key: Option<ApiKey>,
     api_key_header: Option<HeaderValue>,
@@ -80,10 +83,14 @@ impl Transport {
         api_key_header: Option<HeaderValue>,
     ) -> Self {
         let base_str = base.as_str().trim_end_matches('/').to_owned();
+        let check_url = with_segments(&base, &["api", "v1", "agenttrust", "check"]);
+        let report_url = with_segments(&base, &["api", "v1", "telemetry", "report"]);
         Self {
             make_pool,
             pools: std::sync::RwLock::new(Vec::new()),
             base,
+            check_url,
+            report_url,
             base_str,
             api_key,
             api_key_header,
@@ -101,11 +108,17 @@ impl Transport {
     /// The URL of `segments` below the base URL, each segment percent-encoded
     /// so that an id holding `/`, `?`, `#` or spaces stays one segment (D13).
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        with_segments(&self.base, segments)
+    }
+
+    /// `POST /api/v1/agenttrust/check`, built once (the hot path).
+    pub(crate) fn check_url(&self) -> Url {
+        self.check_url.clone()
+    }
+
+    /// `POST /api/v1/telemetry/report`, built once.
+    pub(crate) fn report_url(&self) -> Url {
+        self.report_url.clone()
     }
 
     /// The connection pool of the runtime this call runs on (the background
@@ -141,7 +154,7 @@ impl Transport {
         url: Url,
         body: Option<&B>,
     ) -> Result<Answer> {
-        let mut request = self.http()?.request(method, url.clone());
+        let mut request = self.http()?.request(method, url);
         if let Some(key) = &self.api_key_header {
             request = request.header("X-API-Key", key.clone());
         }
@@ -183,6 +196,14 @@ impl Transport {
     ) -> Result<()> {
         self.send(method, url, body).await.map(drop)
     }
+}
+
+fn with_segments(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
 }
 
 /// Decodes a 2xx body, reading an empty one as `{}`.
