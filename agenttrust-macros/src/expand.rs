@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Block, Ident, ItemFn, Path, ReturnType};
+use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, ToolName};
 use crate::item::{erase_impl_trait, tail_async_block_mut, Shape};
@@ -39,41 +39,36 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         local("__agenttrust_result"),
         local("__agenttrust_error"),
     );
+    // Check, run the body once (`run_body` yields its value), report, return it.
+    let guarded = |check: TokenStream, annotation: Option<TokenStream>, run_body: TokenStream| {
+        quote! {
+            #returns
+            let #call = match #check {
+                ::core::result::Result::Ok(call) => call,
+                ::core::result::Result::Err(#error) => return #deny,
+            };
+            let #result #annotation = #run_body;
+            #finish
+            #result
+        }
+    };
+    let check_async = quote!(#krate::__private::check(&#tool, #summary).await);
 
     match shape {
-        Shape::Async => {
+        Shape::Async | Shape::Sync => {
             let annotation = output_annotation(&function.sig.output);
             let (inner_attrs, body) = split_body(&function);
-            let new_body = quote! {
-                #(#inner_attrs)*
-                #register
-                #returns
-                let #call = match #krate::__private::check(&#tool, #summary).await {
-                    ::core::result::Result::Ok(call) => call,
-                    ::core::result::Result::Err(#error) => return #deny,
-                };
-                let #result #annotation = async move #body.await;
-                #finish
-                #result
+            let steps = if matches!(shape, Shape::Async) {
+                guarded(check_async, annotation, quote!(async move #body.await))
+            } else {
+                let check = quote!(#krate::__private::check_blocking(&#tool, #summary));
+                guarded(
+                    check,
+                    annotation,
+                    quote!(#krate::__private::run_once(move || #body)),
+                )
             };
-            emit(&function, new_body)
-        }
-        Shape::Sync => {
-            let annotation = output_annotation(&function.sig.output);
-            let (inner_attrs, body) = split_body(&function);
-            let new_body = quote! {
-                #(#inner_attrs)*
-                #register
-                #returns
-                let #call = match #krate::__private::check_blocking(&#tool, #summary) {
-                    ::core::result::Result::Ok(call) => call,
-                    ::core::result::Result::Err(#error) => return #deny,
-                };
-                let #result #annotation = #krate::__private::run_once(move || #body);
-                #finish
-                #result
-            };
-            emit(&function, new_body)
+            emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }
         Shape::TailFuture { output } => {
             let annotation = output.map(|ty| {
@@ -81,18 +76,9 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 quote!(: #ty)
             });
             if let Some(future) = tail_async_block_mut(&mut function.block) {
-                let inner = future.block.clone();
-                let guarded: Block = syn::parse_quote! {{
-                    #returns
-                    let #call = match #krate::__private::check(&#tool, #summary).await {
-                        ::core::result::Result::Ok(call) => call,
-                        ::core::result::Result::Err(#error) => return #deny,
-                    };
-                    let #result #annotation = async move #inner.await;
-                    #finish
-                    #result
-                }};
-                future.block = guarded;
+                let inner = &future.block;
+                let steps = guarded(check_async, annotation, quote!(async move #inner.await));
+                future.block = syn::parse_quote!({ #steps });
                 future.capture = Some(syn::Token![move](future.async_token.span));
             }
             function
