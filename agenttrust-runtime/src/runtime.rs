@@ -298,14 +298,7 @@ pub fn shutdown_within(timeout: Duration) -> FlushOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
+    use crate::client::lookup;
 
     #[test]
     fn env_needs_an_agent_id_and_a_boolean_fail_open() {

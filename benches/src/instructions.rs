@@ -42,11 +42,7 @@ pub fn run_child(args: &[String]) {
             let http = reqwest::Client::new();
             crate::current_thread().block_on(async {
                 for _ in 0..calls {
-                    let resp = http
-                        .post(&check_url)
-                        .header("X-API-Key", key)
-                        .header("Content-Type", "application/json")
-                        .body(body.clone())
+                    let resp = crate::floor_post(&http, &check_url, key, &body)
                         .send()
                         .await
                         .expect("post");
@@ -62,14 +58,7 @@ pub fn run_child(args: &[String]) {
         "floor_blocking" => {
             let http = reqwest::blocking::Client::new();
             for _ in 0..calls {
-                let resp = http
-                    .post(&check_url)
-                    .header("X-API-Key", key)
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .expect("post");
-                let _ = resp.bytes();
+                crate::floor_post_blocking(&http, &check_url, key, &body);
             }
         }
         _ => with_runtime(&runtime, || {

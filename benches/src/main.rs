@@ -117,6 +117,31 @@ fn check_body(agent_id: &str, session: &str) -> Vec<u8> {
     .expect("json")
 }
 
+/// The floor: a bare POST of the check body (async reqwest).
+fn floor_post(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
+    http.post(url)
+        .header("X-API-Key", key)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+}
+
+/// The floor: a bare POST of the check body (blocking reqwest).
+fn floor_post_blocking(http: &reqwest::blocking::Client, url: &str, key: &str, body: &[u8]) {
+    let resp = http
+        .post(url)
+        .header("X-API-Key", key)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .expect("floor post");
+    let _ = resp.bytes();
+}
+
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -161,11 +186,7 @@ fn latency_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
         let mut samples = Vec::with_capacity(n);
         for i in 0..n + n / 10 + 20 {
             let start = Instant::now();
-            let resp = http
-                .post(&url)
-                .header("X-API-Key", &key)
-                .header("Content-Type", "application/json")
-                .body(body.clone())
+            let resp = floor_post(&http, &url, &key, &body)
                 .send()
                 .await
                 .expect("floor post");
@@ -178,16 +199,7 @@ fn latency_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
     });
 
     let blocking = reqwest::blocking::Client::new();
-    let floor_blocking = time_calls(n, || {
-        let resp = blocking
-            .post(&url)
-            .header("X-API-Key", &key)
-            .header("Content-Type", "application/json")
-            .body(body.clone())
-            .send()
-            .expect("blocking floor post");
-        let _ = resp.bytes().expect("blocking floor body");
-    });
+    let floor_blocking = time_calls(n, || floor_post_blocking(&blocking, &url, &key, &body));
 
     let ours_async = rt.block_on(s.ours.scope(async {
         let mut samples = Vec::with_capacity(n);
@@ -312,11 +324,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration) -> Value {
     let floor_async = {
         let (url, body, key) = (url.clone(), body.clone(), key.clone());
         async_rate(callers, span, move || {
-            let request = http
-                .post(url.as_str())
-                .header("X-API-Key", key.as_str())
-                .header("Content-Type", "application/json")
-                .body((*body).clone());
+            let request = floor_post(&http, &url, &key, &body);
             async move {
                 let resp = request.send().await.expect("post");
                 let _ = resp.bytes().await;
@@ -331,16 +339,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration) -> Value {
     let floor_blocking = thread_rate(
         callers,
         span,
-        Arc::new(move || {
-            let resp = blocking
-                .post(url.as_str())
-                .header("X-API-Key", key.as_str())
-                .header("Content-Type", "application/json")
-                .body((*body).clone())
-                .send()
-                .expect("post");
-            let _ = resp.bytes();
-        }),
+        Arc::new(move || floor_post_blocking(&blocking, &url, &key, &body)),
     );
     let runtime = s.ours.clone();
     let ours_sync = thread_rate(

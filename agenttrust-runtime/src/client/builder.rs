@@ -231,6 +231,19 @@ fn is_insecure_remote(url: &Url) -> bool {
     }
 }
 
+/// A variable lookup over fixed pairs, for testing the environment rules
+/// without touching the process environment.
+#[cfg(test)]
+pub(crate) fn lookup(
+    vars: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,14 +295,6 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(err.code(), "CONFIG_ERROR");
-    }
-
-    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use builder::env_var;
+#[cfg(test)]
+pub(crate) use builder::lookup;
 pub use builder::{AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 
 use crate::api::actions::Actions;
