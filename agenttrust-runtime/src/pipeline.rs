@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use crate::api::telemetry::{event_type, rfc3339, ReportBody};
+use crate::api::telemetry::{event_type, ReportBody};
 use crate::background;
 use crate::client::transport::Transport;
 use crate::error::Result;
@@ -296,7 +296,13 @@ struct WireEvent<'a> {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error_type: Option<&'a str>,
-    timestamp: String,
+    #[serde(serialize_with = "rfc3339_in_place")]
+    timestamp: SystemTime,
+}
+
+/// Writes the RFC 3339 time straight into the JSON, without a `String`.
+fn rfc3339_in_place<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*time))
 }
 
 struct Worker {
@@ -435,7 +441,7 @@ impl Worker {
                 duration_ms: e.duration_ms,
                 success: e.success,
                 error_type: e.error_type.as_deref(),
-                timestamp: rfc3339(e.at),
+                timestamp: e.at,
             })
             .collect();
         let body = ReportBody {

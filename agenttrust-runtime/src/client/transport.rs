@@ -37,7 +37,7 @@ impl fmt::Debug for ApiKey {
 
 /// The body of a 2xx answer, kept as bytes until a typed decode.
 pub(crate) struct Answer {
-    pub(crate) body: Vec<u8>,
+    pub(crate) body: bytes::Bytes,
 }
 
 /// Makes the HTTP client of one connection pool.
@@ -159,14 +159,16 @@ impl Transport {
             request = request.header("X-API-Key", key.clone());
         }
         if let Some(body) = body {
-            let bytes = serde_json::to_vec(body).map_err(|e| AgentTrustError::Config {
+            // Check and report bodies fit in 256 bytes per event; start there.
+            let mut bytes = Vec::with_capacity(256);
+            serde_json::to_writer(&mut bytes, body).map_err(|e| AgentTrustError::Config {
                 message: format!("could not encode the request body: {e}"),
             })?;
             request = request.body(bytes);
         }
         let response = request.send().await.map_err(network_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(network_error)?.to_vec();
+        let body = response.bytes().await.map_err(network_error)?;
         if status.is_success() {
             Ok(Answer { body })
         } else {
