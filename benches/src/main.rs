@@ -41,6 +41,7 @@ pub struct Settings {
     json_path: String,
     compile: bool,
     callgrind: bool,
+    only_compile: bool,
 }
 
 impl Settings {
@@ -64,6 +65,7 @@ impl Settings {
             json_path: value("--json").unwrap_or_else(|| "target/bench-results.json".to_owned()),
             compile: !flag("--no-compile"),
             callgrind: !flag("--no-callgrind"),
+            only_compile: flag("--only-compile"),
         }
     }
 }
@@ -488,6 +490,11 @@ fn main() {
         settings.reps, settings.calls
     );
     let mut results = serde_json::Map::new();
+    if settings.only_compile {
+        let cost = compile_cost::measure(settings.quick);
+        println!("{}", serde_json::to_string_pretty(&cost).unwrap_or_default());
+        return;
+    }
     for ms in [0u64, 1] {
         results.insert(
             format!("gateway_latency_{ms}ms"),
