@@ -115,7 +115,10 @@ async fn events_of_different_agents_and_sessions_go_in_separate_reports() {
     );
     assert_eq!(failure["event_type"], "tool_error");
     let ts = failure["timestamp"].as_str().unwrap();
-    assert!(ts.len() == 24 && ts.ends_with('Z') && humantime::parse_rfc3339(ts).is_ok(), "{ts}");
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && humantime::parse_rfc3339(ts).is_ok(),
+        "{ts}"
+    );
 }
 
 #[tokio::test]

@@ -492,7 +492,10 @@ fn main() {
     let mut results = serde_json::Map::new();
     if settings.only_compile {
         let cost = compile_cost::measure(settings.quick);
-        println!("{}", serde_json::to_string_pretty(&cost).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cost).unwrap_or_default()
+        );
         return;
     }
     for ms in [0u64, 1] {
