@@ -127,7 +127,7 @@ async fn ten_thousand_reports_stay_fast_against_a_failing_slow_endpoint_and_all_
     let server = common::server().await;
     sink(
         &server,
-        ResponseTemplate::new(503).set_delay(Duration::from_millis(50)),
+        ResponseTemplate::new(503).set_delay(Duration::from_millis(500)),
     )
     .await;
     let client = client_with(&server, fast_retry());
