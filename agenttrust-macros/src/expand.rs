@@ -107,16 +107,14 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     };
     let span = function.sig.ident.span();
     quote_spanned! {span=>
-        #krate::__private::inventory::submit! {
-            #krate::__private::ToolInfo {
-                name: #name,
-                name_is_path: #name_is_path,
-                effect: #effect,
-                function: #function_name,
-                module_path: ::core::module_path!(),
-                file: ::core::file!(),
-                line: ::core::line!(),
-            }
+        #krate::__private::register_tool! {
+            name: #name,
+            name_is_path: #name_is_path,
+            effect: #effect,
+            function: #function_name,
+            module_path: ::core::module_path!(),
+            file: ::core::file!(),
+            line: ::core::line!(),
         }
     }
 }

@@ -34,7 +34,7 @@ pub struct ToolInfo {
 inventory::collect!(ToolInfo);
 
 /// Every guarded function linked into this program, sorted by module and
-/// function name.
+/// function name (empty when the `manifest` feature is off).
 ///
 /// ```
 /// let manifest = serde_json::to_string_pretty(&agenttrust_runtime::tools()).unwrap();

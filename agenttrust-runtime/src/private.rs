@@ -277,6 +277,26 @@ pub use crate::error::AgentTrustError as Error;
 pub use crate::manifest::ToolInfo;
 pub use inventory;
 
+/// Registers one guarded fn's manifest entry (feature `manifest`).
+#[cfg(feature = "manifest")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __agenttrust_register_tool {
+    ($($info:tt)*) => {
+        $crate::__private::inventory::submit! { $crate::__private::ToolInfo { $($info)* } }
+    };
+}
+
+/// Without the `manifest` feature, registration expands to nothing.
+#[cfg(not(feature = "manifest"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __agenttrust_register_tool {
+    ($($info:tt)*) => {};
+}
+
+pub use crate::__agenttrust_register_tool as register_tool;
+
 /// Resolves the tool name of a method called `call` without a `name`
 /// argument: `Tool::NAME` when `Self` is a rig tool (feature `rig`), else
 /// `"call"`. Autoref specialization: `(&ToolNameProbe::<Self>::new()).tool_name(..)`

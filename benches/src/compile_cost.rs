@@ -60,19 +60,26 @@ pub fn measure(quick: bool) -> Value {
         .join("compile-cost");
     let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../agenttrust-runtime");
     let _ = std::fs::create_dir_all(root.join("src"));
-    let manifest = format!(
-        "[package]\nname = \"compile-cost\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[dependencies]\nagenttrust-runtime = {{ path = {:?} }}\n",
-        runtime.display().to_string()
-    );
-    if std::fs::write(root.join("Cargo.toml"), manifest).is_err() {
-        return json!({"skipped": "cannot write the generated crate"});
-    }
+    let cargo_toml = |with_manifest: bool| {
+        format!(
+            "[package]\nname = \"compile-cost\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n[dependencies]\nagenttrust-runtime = {{ path = {:?}, default-features = {with_manifest} }}\n",
+            runtime.display().to_string()
+        )
+    };
     let runs = if quick { 2 } else { 3 };
     let mut out = serde_json::Map::new();
     for (profile, release) in [("debug", false), ("release", true)] {
         let mut seconds = serde_json::Map::new();
-        for (variant, guarded) in [("plain", false), ("guarded", true)] {
+        let variants = [
+            ("plain", false, true),
+            ("guarded", true, true),
+            ("guarded_without_manifest", true, false),
+        ];
+        for (variant, guarded, with_manifest) in variants {
             eprintln!("  compile cost: {profile} {variant}");
+            if std::fs::write(root.join("Cargo.toml"), cargo_toml(with_manifest)).is_err() {
+                return json!({"skipped": "cannot write the generated crate"});
+            }
             let lib = root.join("src/lib.rs");
             let mut times = Vec::new();
             for run in 0..=runs {
@@ -91,9 +98,11 @@ pub fn measure(quick: bool) -> Value {
             }
             seconds.insert(variant.to_owned(), json!(median(times)));
         }
-        let ratio =
-            seconds["guarded"].as_f64().unwrap_or(0.0) / seconds["plain"].as_f64().unwrap_or(1.0);
-        seconds.insert("ratio_guarded_to_plain".to_owned(), json!(ratio));
+        let plain = seconds["plain"].as_f64().unwrap_or(1.0);
+        for variant in ["guarded", "guarded_without_manifest"] {
+            let ratio = seconds[variant].as_f64().unwrap_or(0.0) / plain;
+            seconds.insert(format!("ratio_{variant}_to_plain"), json!(ratio));
+        }
         out.insert(profile.to_owned(), Value::Object(seconds));
     }
     Value::Object(out)
