@@ -114,6 +114,17 @@ impl GatewayBuilder {
 }
 
 /// A running gateway. Dropping it stops it (without waiting).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let gateway = agenttrust_gateway::Gateway::builder().api_key("sk_test_doc").spawn().await?;
+/// assert!(gateway.url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(gateway.api_key(), "sk_test_doc");
+/// assert_eq!(gateway.addr().ip().to_string(), "127.0.0.1");
+/// gateway.shutdown().await
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct GatewayHandle {
     addr: SocketAddr,
