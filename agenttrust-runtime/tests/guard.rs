@@ -205,10 +205,7 @@ async fn summary_of_300_multibyte_chars_is_cut_to_200_chars() {
     let summary = format!("{}é{}", "a".repeat(199), "日本".repeat(50));
     assert_eq!(summary.chars().count(), 300);
     g.check("t", &summary).await.unwrap();
-    let sent = common::bodies(&server, CHECK).await[0]["action_input_summary"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sent = common::first_summary(&server).await;
     assert_eq!(sent.chars().count(), 200);
     assert!(sent.ends_with('é'));
 }
@@ -233,10 +230,7 @@ async fn blocking_facade_inside_a_current_thread_runtime_does_not_panic() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status":"healthy"})))
         .mount(&server)
         .await;
-    Mock::given(path("/api/v1/telemetry/report"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    common::accept_telemetry(&server).await;
     let client = client_for(&server);
     assert_eq!(client.blocking().health().unwrap().status, "healthy");
     let g = guard(client).build();

@@ -95,11 +95,7 @@ async fn guardian() -> MockServer {
         .with_priority(5)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/telemetry/report"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    common::accept_telemetry(&server).await;
     server
 }
 
@@ -195,10 +191,7 @@ async fn summary_is_sent_only_when_asked_and_cut_to_200_chars() {
         rt.scope(summarized(text.clone())).await.unwrap(),
         text.len()
     );
-    let sent = common::bodies(&server, CHECK).await[0]["action_input_summary"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sent = common::first_summary(&server).await;
     assert_eq!(sent.chars().count(), 200);
     assert!(sent.ends_with('é'));
 }

@@ -8,9 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use agenttrust_runtime::{guarded, AgentTrustError, Runtime};
-use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 #[derive(Debug)]
 pub enum ToolError {
@@ -214,16 +212,8 @@ fn assert_send<F: std::future::Future + Send>(f: F) -> F {
 
 async fn guardian() -> (MockServer, Runtime) {
     let server = common::server().await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/agenttrust/check"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"allowed": true})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/v1/telemetry/report"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+    common::allow_all_checks(&server).await;
+    common::accept_telemetry(&server).await;
     let rt = Runtime::builder(common::client_for(&server), "ag_shapes")
         .session_id("s")
         .build();

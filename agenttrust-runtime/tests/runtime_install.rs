@@ -7,9 +7,6 @@ mod common;
 use std::time::Duration;
 
 use agenttrust_runtime::{guarded, AgentTrustError, Runtime};
-use serde_json::json;
-use wiremock::matchers::path;
-use wiremock::{Mock, ResponseTemplate};
 
 #[guarded(effect = "mutating", summary = n)]
 fn write_note(n: u32) -> Result<u32, AgentTrustError> {
@@ -21,14 +18,8 @@ fn init_from_env_installs_once_and_shutdown_flushes() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(async {
         let server = common::server().await;
-        Mock::given(path("/api/v1/agenttrust/check"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"allowed": true})))
-            .mount(&server)
-            .await;
-        Mock::given(path("/api/v1/telemetry/report"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        common::allow_all_checks(&server).await;
+        common::accept_telemetry(&server).await;
         server
     });
     // The only test in this binary: nothing else reads the environment.

@@ -49,3 +49,30 @@ pub async fn telemetry_events(server: &MockServer) -> Vec<serde_json::Value> {
 pub async fn server() -> MockServer {
     MockServer::builder().start().await
 }
+
+/// Answers every telemetry report with 200.
+pub async fn accept_telemetry(server: &MockServer) {
+    wiremock::Mock::given(wiremock::matchers::path("/api/v1/telemetry/report"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(server)
+        .await;
+}
+
+/// Allows every action check.
+pub async fn allow_all_checks(server: &MockServer) {
+    wiremock::Mock::given(wiremock::matchers::path("/api/v1/agenttrust/check"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"allowed": true})),
+        )
+        .mount(server)
+        .await;
+}
+
+/// The input summary of the first check the server received.
+pub async fn first_summary(server: &MockServer) -> String {
+    bodies(server, "/api/v1/agenttrust/check").await[0]["action_input_summary"]
+        .as_str()
+        .expect("a summary was sent")
+        .to_owned()
+}
