@@ -250,6 +250,43 @@ fn window(quick: bool) -> Duration {
     Duration::from_millis(if quick { 500 } else { 2_000 })
 }
 
+/// One throughput window: a warm-up, then `span` during which finished
+/// calls are counted. Shared by every caller of one measurement.
+struct Window {
+    counted: AtomicU64,
+    warm_until: Instant,
+    end: Instant,
+    span: Duration,
+}
+
+impl Window {
+    fn start(span: Duration) -> Arc<Window> {
+        let warm_until = Instant::now() + span / 5;
+        Arc::new(Window {
+            counted: AtomicU64::new(0),
+            warm_until,
+            end: warm_until + span,
+            span,
+        })
+    }
+
+    /// Records one finished call; `false` once the window is over.
+    fn tick(&self) -> bool {
+        let now = Instant::now();
+        if now >= self.end {
+            return false;
+        }
+        if now >= self.warm_until {
+            self.counted.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    fn rate(&self) -> f64 {
+        self.counted.load(Ordering::Relaxed) as f64 / self.span.as_secs_f64()
+    }
+}
+
 /// Calls per second of `callers` async tasks running `call` in a loop.
 fn async_rate<F, Fut>(callers: usize, span: Duration, call: F) -> f64
 where
@@ -262,23 +299,15 @@ where
         .build()
         .expect("rt");
     let call = Arc::new(call);
-    let counted = Arc::new(AtomicU64::new(0));
-    let warm_until = Instant::now() + span / 5;
-    let end = warm_until + span;
+    let window = Window::start(span);
     rt.block_on(async {
         let tasks: Vec<_> = (0..callers)
             .map(|_| {
-                let (call, counted) = (call.clone(), counted.clone());
+                let (call, window) = (call.clone(), window.clone());
                 tokio::spawn(async move {
-                    loop {
+                    call().await;
+                    while window.tick() {
                         call().await;
-                        let now = Instant::now();
-                        if now >= end {
-                            break;
-                        }
-                        if now >= warm_until {
-                            counted.fetch_add(1, Ordering::Relaxed);
-                        }
                     }
                 })
             })
@@ -287,25 +316,19 @@ where
             t.await.expect("task");
         }
     });
-    counted.load(Ordering::Relaxed) as f64 / span.as_secs_f64()
+    window.rate()
 }
 
 /// Calls per second of `callers` threads running `call` in a loop.
 fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>) -> f64 {
-    let counted = Arc::new(AtomicU64::new(0));
-    let warm_until = Instant::now() + span / 5;
-    let end = warm_until + span;
+    let window = Window::start(span);
     let handles: Vec<_> = (0..callers)
         .map(|_| {
-            let (call, counted) = (call.clone(), counted.clone());
-            std::thread::spawn(move || loop {
+            let (call, window) = (call.clone(), window.clone());
+            std::thread::spawn(move || {
                 call();
-                let now = Instant::now();
-                if now >= end {
-                    break;
-                }
-                if now >= warm_until {
-                    counted.fetch_add(1, Ordering::Relaxed);
+                while window.tick() {
+                    call();
                 }
             })
         })
@@ -313,7 +336,7 @@ fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>
     for h in handles {
         h.join().expect("thread");
     }
-    counted.load(Ordering::Relaxed) as f64 / span.as_secs_f64()
+    window.rate()
 }
 
 /// Calls per second with `callers` concurrent callers.
