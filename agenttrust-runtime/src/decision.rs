@@ -116,8 +116,9 @@ pub(crate) async fn decide(
     client: &AgentTrustClient,
     request: &ActionCheckRequest<'_>,
     fail_open: bool,
+    timeout: Option<std::time::Duration>,
 ) -> Result<Decision> {
-    match client.actions().check(request).await {
+    match client.actions().check_within(request, timeout).await {
         Ok(result) => Decision::from_result(result),
         Err(error) if error.is_unavailable() => {
             if fail_open {

@@ -108,6 +108,16 @@ pub enum AgentTrustError {
         #[source]
         source: serde_json::Error,
     },
+    /// A 2xx answer longer than the client reads (see
+    /// [`AgentTrustClientBuilder::max_response_bytes`](crate::AgentTrustClientBuilder::max_response_bytes)).
+    /// Like any undecodable answer it counts as unavailable.
+    #[error("the answer from {endpoint} is longer than {limit} bytes")]
+    ResponseTooLarge {
+        /// Which endpoint answered.
+        endpoint: String,
+        /// The limit that was passed.
+        limit: usize,
+    },
     /// A decodable answer that breaks the protocol, such as an elevation
     /// without an approval id. Never failed open.
     #[error("protocol error: {message}")]
@@ -144,6 +154,7 @@ impl AgentTrustError {
             Self::Network { .. } => "NETWORK_ERROR",
             Self::Api { code, .. } => code,
             Self::Json { .. } => "PARSE_ERROR",
+            Self::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
             Self::Protocol { .. } => "PROTOCOL_ERROR",
             Self::Config { .. } => "CONFIG_ERROR",
         }
@@ -198,7 +209,7 @@ impl AgentTrustError {
 
     /// Whether this failure means the Guardian could not be reached or gave no
     /// usable answer: transport failure, timeout, HTTP 5xx, HTTP 429 or 408,
-    /// or a 2xx body that could not be decoded. These, and only these, are
+    /// or a 2xx body that could not be decoded or was too long. These, and only these, are
     /// what `fail_open` applies to; authentication, authorization, validation
     /// and configuration errors never are.
     ///
@@ -211,7 +222,10 @@ impl AgentTrustError {
     /// ```
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Network { .. } | Self::Json { .. } | Self::GuardianUnavailable { .. } => true,
+            Self::Network { .. }
+            | Self::Json { .. }
+            | Self::ResponseTooLarge { .. }
+            | Self::GuardianUnavailable { .. } => true,
             Self::Api { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             _ => false,
         }

@@ -44,6 +44,7 @@ struct GuardInner {
     block_on_deny: bool,
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
+    check_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for AgentTrustGuard {
@@ -54,6 +55,7 @@ impl std::fmt::Debug for AgentTrustGuard {
             .field("block_on_deny", &self.inner.block_on_deny)
             .field("fail_open", &self.inner.fail_open)
             .field("action_effect", &self.inner.action_effect)
+            .field("check_timeout", &self.inner.check_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +70,7 @@ pub struct AgentTrustGuardBuilder {
     block_on_deny: bool,
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
+    check_timeout: Option<Duration>,
 }
 
 impl AgentTrustGuardBuilder {
@@ -99,6 +102,15 @@ impl AgentTrustGuardBuilder {
         self
     }
 
+    /// The deadline of one check of this guard (default: the client's
+    /// [`check_timeout`](crate::AgentTrustClientBuilder::check_timeout), 3 s).
+    /// When it passes the Guardian counts as unavailable: the call fails
+    /// closed, or open with [`fail_open`](Self::fail_open).
+    pub fn check_timeout(mut self, timeout: Duration) -> Self {
+        self.check_timeout = Some(timeout);
+        self
+    }
+
     /// Builds the guard.
     pub fn build(self) -> AgentTrustGuard {
         let inner = GuardInner {
@@ -110,6 +122,7 @@ impl AgentTrustGuardBuilder {
             block_on_deny: self.block_on_deny,
             fail_open: self.fail_open,
             action_effect: self.action_effect,
+            check_timeout: self.check_timeout,
         };
         AgentTrustGuard {
             inner: Arc::new(inner),
@@ -130,6 +143,7 @@ impl AgentTrustGuard {
             block_on_deny: true,
             fail_open: false,
             action_effect: None,
+            check_timeout: None,
         }
     }
 
@@ -141,6 +155,11 @@ impl AgentTrustGuard {
     /// The session id sent with checks and telemetry.
     pub fn session_id(&self) -> &str {
         &self.inner.session_id
+    }
+
+    /// This guard's check deadline, when it overrides the client's.
+    pub(crate) fn check_timeout(&self) -> Option<Duration> {
+        self.inner.check_timeout
     }
 
     /// The client behind the guard (for approvals, sessions, ...).
@@ -192,6 +211,7 @@ impl AgentTrustGuard {
             &self.inner.client,
             &self.request(tool, summary, effect),
             self.inner.fail_open,
+            self.inner.check_timeout,
         )
         .await
     }

@@ -43,7 +43,10 @@ pub use blocking::{
     BlockingActions, BlockingAgents, BlockingApprovals, BlockingClient, BlockingSessions,
     BlockingTelemetry, BlockingTokens,
 };
-pub use client::{AgentTrustClient, AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use client::{
+    AgentTrustClient, AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
+};
 pub use decision::Decision;
 pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};

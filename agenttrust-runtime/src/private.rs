@@ -123,6 +123,7 @@ pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
         rt.client(),
         &request(&rt, tool, summary.as_deref()),
         fail_open,
+        rt.guard().check_timeout(),
     )
     .await;
     admit(rt, tool, decision)

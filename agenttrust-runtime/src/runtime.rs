@@ -71,6 +71,15 @@ impl RuntimeBuilder {
         self
     }
 
+    /// The deadline of one check (default: the client's
+    /// [`check_timeout`](crate::AgentTrustClientBuilder::check_timeout), 3 s).
+    /// When it passes, the call fails closed, or open with
+    /// [`fail_open`](Self::fail_open).
+    pub fn check_timeout(mut self, timeout: Duration) -> Self {
+        self.guard = self.guard.check_timeout(timeout);
+        self
+    }
+
     /// Whether a denial stops the call (default true). With `false` the
     /// body runs anyway and the denial is only logged: a monitoring mode.
     pub fn block_on_deny(mut self, block: bool) -> Self {
@@ -113,8 +122,9 @@ impl Runtime {
 
     /// A runtime from the environment: `AGENTTRUST_URL` (or
     /// `AGENTTRUST_BASE_URL`), `AGENTTRUST_API_KEY`, `AGENTTRUST_AGENT_ID`
-    /// (required), `AGENTTRUST_SESSION_ID` and `AGENTTRUST_FAIL_OPEN`
-    /// (optional; `true`/`false`/`1`/`0`).
+    /// (required), `AGENTTRUST_SESSION_ID`, `AGENTTRUST_FAIL_OPEN`
+    /// (optional; `true`/`false`/`1`/`0`) and `AGENTTRUST_CHECK_TIMEOUT`
+    /// (optional; a duration such as `500ms` or `2s`).
     ///
     /// # Errors
     /// [`AgentTrustError::Config`] naming the missing or malformed variable.
@@ -137,6 +147,9 @@ impl Runtime {
         }
         if let Some(raw) = var("AGENTTRUST_FAIL_OPEN") {
             builder = builder.fail_open(parse_bool("AGENTTRUST_FAIL_OPEN", &raw)?);
+        }
+        if let Some(raw) = var("AGENTTRUST_CHECK_TIMEOUT") {
+            builder = builder.check_timeout(parse_duration("AGENTTRUST_CHECK_TIMEOUT", &raw)?);
         }
         Ok(builder.build())
     }
@@ -209,6 +222,18 @@ fn parse_bool(name: &str, raw: &str) -> Result<bool> {
         "0" | "false" | "no" | "off" => Ok(false),
         _ => Err(AgentTrustError::config(format!(
             "{name} must be true or false, not `{raw}`"
+        ))),
+    }
+}
+
+fn parse_duration(name: &str, raw: &str) -> Result<Duration> {
+    match humantime::parse_duration(raw.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(AgentTrustError::config(format!(
+            "{name} must be longer than zero"
+        ))),
+        Err(e) => Err(AgentTrustError::config(format!(
+            "{name} must be a duration such as `500ms` or `2s`, not `{raw}`: {e}"
         ))),
     }
 }
@@ -322,6 +347,40 @@ mod tests {
             ("ag_1", "s_1", true)
         );
         assert_eq!(rt.client().base_url(), "http://127.0.0.1:1");
+    }
+
+    #[test]
+    fn env_check_timeout_is_a_duration() {
+        let rt = Runtime::from_lookup(lookup(&[("AGENTTRUST_AGENT_ID", "ag_1")])).unwrap();
+        assert_eq!(rt.guard().check_timeout(), None);
+        let rt = Runtime::from_lookup(lookup(&[
+            ("AGENTTRUST_AGENT_ID", "ag_1"),
+            ("AGENTTRUST_CHECK_TIMEOUT", " 750ms "),
+        ]))
+        .unwrap();
+        assert_eq!(rt.guard().check_timeout(), Some(Duration::from_millis(750)));
+        for bad in ["2", "soon", "0s"] {
+            let vars: &'static [(&str, &str)] = match bad {
+                "2" => &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_CHECK_TIMEOUT", "2"),
+                ],
+                "soon" => &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_CHECK_TIMEOUT", "soon"),
+                ],
+                _ => &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_CHECK_TIMEOUT", "0s"),
+                ],
+            };
+            let err = Runtime::from_lookup(lookup(vars)).unwrap_err();
+            assert!(
+                err.to_string().contains("AGENTTRUST_CHECK_TIMEOUT"),
+                "{bad}: {err}"
+            );
+            assert_eq!(err.code(), "CONFIG_ERROR");
+        }
     }
 
     #[test]

@@ -148,7 +148,7 @@ async fn unavailable(kind: &str) -> (Option<MockServer>, AgentTrustClient) {
         "503" => ResponseTemplate::new(503).set_body_string("upstream down"),
         "hang" => ResponseTemplate::new(200)
             .set_body_json(json!({"allowed":true}))
-            .set_delay(Duration::from_secs(10)),
+            .set_delay(Duration::from_secs(3)),
         "malformed" => ResponseTemplate::new(200).set_body_string("{not json"),
         "empty" => ResponseTemplate::new(200),
         other => panic!("{other}"),
@@ -286,4 +286,97 @@ fn a_client_used_on_an_idle_current_thread_runtime_still_serves_other_threads() 
         started.elapsed()
     );
     user_rt.block_on(async { g.check("t", "s").await.unwrap() });
+}
+
+#[tokio::test]
+async fn a_hung_guardian_costs_the_check_timeout_not_the_request_timeout() {
+    let server = guardian(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"allowed": true}))
+            .set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/agents"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"agents": []}))
+                .set_delay(Duration::from_millis(600)),
+        )
+        .mount(&server)
+        .await;
+    // The client's general timeout is 5 s (common::client_for).
+    let client = AgentTrustClient::builder()
+        .base_url(server.uri())
+        .api_key(common::KEY)
+        .timeout(Duration::from_secs(5))
+        .check_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let err = guard(client.clone())
+        .build()
+        .check("read_file", "")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "GUARDIAN_UNAVAILABLE", "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let open = guard(client.clone()).fail_open(true).build();
+    assert!(matches!(
+        open.decide("read_file", "").await.unwrap(),
+        Decision::FailedOpen { .. }
+    ));
+
+    // A guard's own deadline overrides the client's, both ways.
+    let patient = guard(client.clone())
+        .check_timeout(Duration::from_millis(100))
+        .build();
+    let started = std::time::Instant::now();
+    assert!(patient.check("read_file", "").await.is_err());
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    // Other calls keep the general timeout: 600 ms is past the check
+    // deadline and well within 5 s.
+    client
+        .agents()
+        .list(None)
+        .await
+        .expect("general timeout applies");
+}
+
+#[tokio::test]
+async fn the_default_check_timeout_is_three_seconds() {
+    assert_eq!(
+        agenttrust_runtime::DEFAULT_CHECK_TIMEOUT,
+        Duration::from_secs(3)
+    );
+    let server = guardian(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"allowed": true}))
+            .set_delay(Duration::from_secs(6)),
+    )
+    .await;
+    let client = AgentTrustClient::builder()
+        .base_url(server.uri())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = guard(client)
+        .build()
+        .check("read_file", "")
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(err.code(), "GUARDIAN_UNAVAILABLE");
+    assert!(
+        waited >= Duration::from_millis(2900) && waited < Duration::from_secs(6),
+        "{waited:?}"
+    );
 }

@@ -154,9 +154,16 @@ impl Actions<'_> {
     /// wants [`AgentTrustGuard`](crate::AgentTrustGuard) instead, which turns
     /// it into a [`Decision`](crate::Decision).
     ///
+    /// The request is bounded by the client's
+    /// [`check_timeout`](crate::AgentTrustClientBuilder::check_timeout)
+    /// (3 s by default), not its general timeout.
+    ///
     /// # Errors
     /// Transport and HTTP errors as usual; an answer that is not a check
-    /// result (no `allowed`, not JSON) is [`AgentTrustError::Json`].
+    /// result (no `allowed`, not JSON) is [`AgentTrustError::Json`], one over
+    /// [`MAX_CHECK_RESPONSE_BYTES`](crate::MAX_CHECK_RESPONSE_BYTES) is
+    /// [`AgentTrustError::ResponseTooLarge`]; a redirect is
+    /// [`AgentTrustError::Config`] and is never followed.
     ///
     /// ```no_run
     /// # async fn run(client: agenttrust_runtime::AgentTrustClient) -> agenttrust_runtime::Result<()> {
@@ -166,8 +173,21 @@ impl Actions<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn check(&self, request: &ActionCheckRequest<'_>) -> Result<ActionCheckResult> {
+        self.check_within(request, None).await
+    }
+
+    /// [`check`](Self::check) with its own deadline instead of the client's
+    /// [`check_timeout`](crate::AgentTrustClientBuilder::check_timeout).
+    pub(crate) async fn check_within(
+        &self,
+        request: &ActionCheckRequest<'_>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<ActionCheckResult> {
         let t = self.client.transport();
-        let answer = t.send(Method::POST, t.check_url(), Some(request)).await?;
+        let options = t.check_options(timeout);
+        let answer = t
+            .send(Method::POST, t.check_url(), Some(request), options)
+            .await?;
         // No `{}` substitution here: an empty body is not a check result.
         serde_json::from_slice(&answer.body).map_err(|source| AgentTrustError::Json {
             endpoint: "/api/v1/agenttrust/check".to_owned(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use url::Url;
 
-use super::transport::{ApiKey, Transport};
+use super::transport::{ApiKey, Limits, Transport};
 use super::AgentTrustClient;
 use crate::error::{AgentTrustError, Result};
 use crate::pipeline::TelemetryConfig;
@@ -16,6 +16,19 @@ use crate::pipeline::TelemetryConfig;
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
 /// The whole-request timeout used when none is configured.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The deadline of one Guardian check when none is configured.
+///
+/// The Guardian answers in under 15 ms typically; 3 s leaves room for a new
+/// TLS connection and a slow tail two orders of magnitude past that, while a
+/// hung Guardian costs a tool call 3 s (then the configured failure mode),
+/// not the 30 s of [`DEFAULT_TIMEOUT`].
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+/// The largest answer read from any endpoint but the check, when none is
+/// configured (lists of agents can be long).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+/// The largest check answer read. A verdict is a few hundred bytes; a longer
+/// answer is undecodable, so for a check the Guardian counts as unavailable.
+pub const MAX_CHECK_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// Configures an [`AgentTrustClient`]; made by [`AgentTrustClient::builder`].
 ///
@@ -38,6 +51,8 @@ pub struct AgentTrustClientBuilder {
     base_url: String,
     api_key: Option<ApiKey>,
     timeout: Duration,
+    check_timeout: Duration,
+    max_response_bytes: usize,
     connect_timeout: Option<Duration>,
     headers: Vec<(String, String)>,
     user_agent: String,
@@ -51,6 +66,8 @@ impl Default for AgentTrustClientBuilder {
             base_url: DEFAULT_BASE_URL.to_owned(),
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
+            check_timeout: DEFAULT_CHECK_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             connect_timeout: None,
             headers: Vec::new(),
             user_agent: concat!("agenttrust-rust/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -107,6 +124,24 @@ impl AgentTrustClientBuilder {
     /// The timeout of a whole request, connect to last byte (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The deadline of one Guardian check, connect to last byte (default
+    /// [`DEFAULT_CHECK_TIMEOUT`], 3 s). When it passes, the check counts as
+    /// unavailable and the guard's failure mode applies (closed unless
+    /// `fail_open`). Other API calls keep [`timeout`](Self::timeout).
+    pub fn check_timeout(mut self, timeout: Duration) -> Self {
+        self.check_timeout = timeout;
+        self
+    }
+
+    /// The largest answer body read from any endpoint but the check (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB). A longer answer is refused
+    /// while it streams in, as [`AgentTrustError::ResponseTooLarge`]; check
+    /// answers are capped at [`MAX_CHECK_RESPONSE_BYTES`].
+    pub fn max_response_bytes(mut self, limit: usize) -> Self {
+        self.max_response_bytes = limit;
         self
     }
 
@@ -181,6 +216,9 @@ impl AgentTrustClientBuilder {
                 .default_headers(headers.clone())
                 .user_agent(user_agent.clone())
                 .timeout(timeout)
+                // Never follow a redirect: the key must stay with the
+                // configured origin and only its answer may be a verdict.
+                .redirect(reqwest::redirect::Policy::none())
                 .tcp_nodelay(true)
                 .pool_idle_timeout(Duration::from_secs(60));
             if let Some(connect) = connect_timeout {
@@ -192,7 +230,18 @@ impl AgentTrustClientBuilder {
         make_pool().map_err(|e| {
             AgentTrustError::config(format!("could not build the HTTP client: {e}"))
         })?;
-        let transport = Transport::new(Box::new(make_pool), base, self.api_key, api_key_header);
+        let limits = Limits {
+            max_response_bytes: self.max_response_bytes,
+            max_check_response_bytes: MAX_CHECK_RESPONSE_BYTES,
+            check_timeout: self.check_timeout,
+        };
+        let transport = Transport::new(
+            Box::new(make_pool),
+            base,
+            self.api_key,
+            api_key_header,
+            limits,
+        );
         AgentTrustClient::from_parts(Arc::new(transport), self.telemetry)
     }
 }

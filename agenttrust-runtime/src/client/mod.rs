@@ -10,7 +10,10 @@ use std::time::Duration;
 pub(crate) use builder::env_var;
 #[cfg(test)]
 pub(crate) use builder::lookup;
-pub use builder::{AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
+pub use builder::{
+    AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
+};
 
 use crate::api::actions::Actions;
 use crate::api::agents::Agents;

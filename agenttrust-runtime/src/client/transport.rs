@@ -40,6 +40,29 @@ pub(crate) struct Answer {
     pub(crate) body: bytes::Bytes,
 }
 
+/// How one request is bounded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestOptions {
+    /// Overrides the client's whole-request timeout.
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// The largest 2xx body read; a longer one is refused.
+    pub(crate) max_body: usize,
+}
+
+/// The size limits and the check deadline of a client.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// The largest 2xx body of any endpoint but the check.
+    pub(crate) max_response_bytes: usize,
+    /// The largest check answer.
+    pub(crate) max_check_response_bytes: usize,
+    /// The deadline of one check, connect to last byte.
+    pub(crate) check_timeout: std::time::Duration,
+}
+
+/// How much of an error body is read for its message.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
 /// Makes the HTTP client of one connection pool.
 pub(crate) type PoolFactory = Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync>;
 
@@ -64,6 +87,7 @@ pub(crate) struct Transport {
     base_str: String,
     api_key: Option<ApiKey>,
     api_key_header: Option<HeaderValue>,
+    limits: Limits,
 }
 
 impl fmt::Debug for Transport {
@@ -71,6 +95,7 @@ impl fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("base_url", &self.base_str)
             .field("api_key", &self.api_key)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +106,7 @@ impl Transport {
         base: Url,
         api_key: Option<ApiKey>,
         api_key_header: Option<HeaderValue>,
+        limits: Limits,
     ) -> Self {
         let base_str = base.as_str().trim_end_matches('/').to_owned();
         let check_url = with_segments(&base, &["api", "v1", "agenttrust", "check"]);
@@ -94,6 +120,24 @@ impl Transport {
             base_str,
             api_key,
             api_key_header,
+            limits,
+        }
+    }
+
+    /// The bounds of an ordinary API call: the client's timeout and body cap.
+    pub(crate) fn options(&self) -> RequestOptions {
+        RequestOptions {
+            timeout: None,
+            max_body: self.limits.max_response_bytes,
+        }
+    }
+
+    /// The bounds of a check: `timeout`, or the client's check deadline, and
+    /// the verdict body cap.
+    pub(crate) fn check_options(&self, timeout: Option<std::time::Duration>) -> RequestOptions {
+        RequestOptions {
+            timeout: Some(timeout.unwrap_or(self.limits.check_timeout)),
+            max_body: self.limits.max_check_response_bytes,
         }
     }
 
@@ -148,15 +192,24 @@ impl Transport {
 
     /// Sends one request and returns the body of a 2xx answer; any other
     /// status becomes the matching [`AgentTrustError`].
+    ///
+    /// Redirects are never followed (the pools are built without a redirect
+    /// policy): a 3xx answer is a configuration error, so the API key never
+    /// reaches another origin and no other server's answer can become a
+    /// verdict. Bodies are read in chunks up to `options.max_body` bytes.
     pub(crate) async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
         url: Url,
         body: Option<&B>,
+        options: RequestOptions,
     ) -> Result<Answer> {
-        let mut request = self.http()?.request(method, url);
+        let mut request = self.http()?.request(method, url.clone());
         if let Some(key) = &self.api_key_header {
             request = request.header("X-API-Key", key.clone());
+        }
+        if let Some(timeout) = options.timeout {
+            request = request.timeout(timeout);
         }
         if let Some(body) = body {
             // Check and report bodies fit in 256 bytes per event; start there.
@@ -168,10 +221,20 @@ impl Transport {
         }
         let response = request.send().await.map_err(network_error)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(network_error)?;
+        if status.is_redirection() {
+            return Err(redirect_error(&url, status, response.headers()));
+        }
         if status.is_success() {
+            let body = read_capped(response, options.max_body)
+                .await?
+                .ok_or_else(|| AgentTrustError::ResponseTooLarge {
+                    endpoint: url.path().to_owned(),
+                    limit: options.max_body,
+                })?;
             Ok(Answer { body })
         } else {
+            // An error body is only read for its message: its first bytes do.
+            let body = read_prefix(response, MAX_ERROR_BODY).await;
             Err(status_error(status, &body))
         }
     }
@@ -185,7 +248,7 @@ impl Transport {
         body: Option<&B>,
     ) -> Result<T> {
         let endpoint = url.path().to_owned();
-        let answer = self.send(method, url, body).await?;
+        let answer = self.send(method, url, body, self.options()).await?;
         decode(&endpoint, &answer.body)
     }
 
@@ -196,8 +259,75 @@ impl Transport {
         url: Url,
         body: Option<&B>,
     ) -> Result<()> {
-        self.send(method, url, body).await.map(drop)
+        self.send(method, url, body, self.options()).await.map(drop)
     }
+}
+
+/// Reads a body of at most `limit` bytes, chunk by chunk, so an endless or
+/// huge answer costs no more than `limit` of memory; `None` when it is longer.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<bytes::Bytes>> {
+    let declared = response.content_length().unwrap_or(0);
+    if usize::try_from(declared).map_or(true, |n| n > limit) {
+        return Ok(None);
+    }
+    let first = match response.chunk().await.map_err(network_error)? {
+        Some(chunk) if chunk.len() > limit => return Ok(None),
+        Some(chunk) => chunk,
+        None => return Ok(Some(bytes::Bytes::new())),
+    };
+    // Most answers come in one chunk: keep it as it is.
+    let Some(second) = response.chunk().await.map_err(network_error)? else {
+        return Ok(Some(first));
+    };
+    let mut body = bytes::BytesMut::with_capacity(first.len() + second.len());
+    body.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(network_error)?;
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// The first `limit` bytes of a body (less when it is shorter or breaks off).
+async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    body
+}
+
+/// A 3xx answer: never followed, and never a verdict.
+fn redirect_error(
+    url: &Url,
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> AgentTrustError {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|l| crate::summary::truncate_chars(l, 200).to_owned())
+        .unwrap_or_else(|| "nowhere".to_owned());
+    AgentTrustError::config(format!(
+        "the gateway answered {path} with HTTP {code}, a redirect to {location}; redirects are \
+         not followed, so the API key stays with the configured origin and only its answer \
+         counts: set base_url to the address that serves the API",
+        path = url.path(),
+        code = status.as_u16(),
+    ))
 }
 
 fn with_segments(base: &Url, segments: &[&str]) -> Url {

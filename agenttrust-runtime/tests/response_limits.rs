@@ -1,0 +1,124 @@
+//! Every answer the client reads is capped while it streams in: an
+//! oversized check answer is an undecodable one (the Guardian is
+//! unavailable), and the client stops reading at the cap, so memory stays
+//! flat however long the answer is.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use agenttrust_runtime::{AgentTrustClient, AgentTrustGuard, Decision, MAX_CHECK_RESPONSE_BYTES};
+use axum::body::Body;
+use axum::Router;
+use bytes::Bytes;
+
+const TOTAL: u64 = 64 * 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+
+/// A real HTTP server on 127.0.0.1 answering every request with a chunked
+/// (no Content-Length) body of 64 MiB that starts like a valid allow. It
+/// counts the bytes it managed to hand to the socket.
+async fn streaming_server(produced: Arc<AtomicU64>) -> String {
+    let app = Router::new().fallback(move || {
+        let produced = produced.clone();
+        async move {
+            let mut first = br#"{"allowed":true,"reason":""#.to_vec();
+            first.resize(CHUNK, b'a');
+            let first = Bytes::from(first);
+            let filler = Bytes::from(vec![b'a'; CHUNK]);
+            let chunks = (0..TOTAL / CHUNK as u64).map(move |i| {
+                produced.fetch_add(CHUNK as u64, Ordering::Relaxed);
+                Ok::<_, std::io::Error>(if i == 0 {
+                    first.clone()
+                } else {
+                    filler.clone()
+                })
+            });
+            Body::from_stream(futures_util::stream::iter(chunks))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+fn client(url: &str, max: usize) -> AgentTrustClient {
+    AgentTrustClient::builder()
+        .base_url(url)
+        .api_key("sk_test")
+        .max_response_bytes(max)
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_oversized_streamed_verdict_is_unavailable_and_never_read_whole() {
+    let produced = Arc::new(AtomicU64::new(0));
+    let url = streaming_server(produced.clone()).await;
+    let client = client(&url, 8 * 1024 * 1024);
+
+    let closed = AgentTrustGuard::builder(client.clone(), "ag_1").build();
+    let err = closed.check("read_file", "").await.unwrap_err();
+    assert_eq!(err.code(), "GUARDIAN_UNAVAILABLE", "{err}");
+    assert!(
+        err.to_string()
+            .contains(&MAX_CHECK_RESPONSE_BYTES.to_string()),
+        "{err}"
+    );
+
+    // Failing open treats it as any other undecodable answer.
+    let open = AgentTrustGuard::builder(client, "ag_1")
+        .fail_open(true)
+        .build();
+    let decision = open.decide("read_file", "").await.unwrap();
+    assert!(
+        matches!(decision, Decision::FailedOpen { .. }),
+        "{decision:?}"
+    );
+
+    // The client hung up at the cap: the server could push no more than the
+    // cap plus what the socket buffers hold, nowhere near 64 MiB per check.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = produced.load(Ordering::Relaxed);
+    assert!(
+        sent < 2 * 16 * 1024 * 1024,
+        "{sent} bytes produced for two checks"
+    );
+}
+
+#[tokio::test]
+async fn other_endpoints_honour_the_configured_cap() {
+    let produced = Arc::new(AtomicU64::new(0));
+    let url = streaming_server(produced.clone()).await;
+    let err = client(&url, 1024 * 1024)
+        .agents()
+        .list(None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_TOO_LARGE", "{err}");
+    assert!(err.to_string().contains("1048576"), "{err}");
+    assert!(err.is_unavailable());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(produced.load(Ordering::Relaxed) < 16 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn a_declared_oversized_length_is_refused_before_reading() {
+    let server = wiremock::MockServer::builder().start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_bytes(vec![b' '; 2 * 1024 * 1024]),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server.uri(), 1024 * 1024)
+        .health()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_TOO_LARGE", "{err}");
+    // Under the cap the same answer is read.
+    let ok = client(&server.uri(), 4 * 1024 * 1024).health().await;
+    assert!(ok.is_ok(), "{ok:?}");
+}
