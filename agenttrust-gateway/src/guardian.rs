@@ -74,16 +74,23 @@ pub(crate) fn decide(
     now: SystemTime,
 ) -> Verdict {
     let (effect, inferred) = effect_of(check);
+    if let Some(reason) = foreign_session(data, check) {
+        // Another agent's session: refused, and nothing about that session
+        // (its counters, its activity) changes.
+        return verdict(Outcome::Deny(reason), "");
+    }
+    open_session(policy, data, check);
     let outcome = evaluate(policy, data, check, effect, now);
-    if let Some(session_id) = check.session_id {
-        let session = data.session_for_check(session_id, check.agent_id, &policy.session_mode);
+    if let Some(session) = check.session_id.and_then(|id| data.sessions.get_mut(id)) {
         session.total_calls += 1;
         if effect == "read" {
             session.read_calls += 1;
         } else {
             session.write_calls += 1;
         }
-        if matches!(outcome, Outcome::Deny(_)) {
+        // An elevation is a "no" on the wire (`allowed: false`): counted as
+        // denied, so total = allowed + denied.
+        if !matches!(outcome, Outcome::Allow(_)) {
             session.denied_calls += 1;
         }
         session.last_activity_at = rfc3339(now);
@@ -93,6 +100,10 @@ pub(crate) fn decide(
     } else {
         String::new()
     };
+    verdict(outcome, &classified)
+}
+
+fn verdict(outcome: Outcome, suffix: &str) -> Verdict {
     let (allowed, reason, approval_id) = match outcome {
         Outcome::Allow(reason) => (true, reason, None),
         Outcome::Deny(reason) => (false, reason, None),
@@ -104,9 +115,35 @@ pub(crate) fn decide(
         confidence: 0.99,
         guard_tier: "fast",
         latency_ms: 0,
-        reason: format!("{reason}{classified}"),
+        reason: format!("{reason}{suffix}"),
         elevation_required: approval_id.is_some(),
         approval_id,
+    }
+}
+
+/// Why the check may not use its session: the session belongs to another agent.
+fn foreign_session(data: &Data, check: &Check<'_>) -> Option<String> {
+    let id = check.session_id?;
+    let session = data.sessions.get(id)?;
+    (session.agent_id != check.agent_id).then(|| {
+        format!(
+            "session `{id}` belongs to another agent; agent `{}` may not act in it",
+            check.agent_id
+        )
+    })
+}
+
+/// Creates the check's session when it names one the gateway has not seen
+/// (the guards' random session ids), for active agents only: a check from
+/// an unknown or revoked agent creates nothing.
+fn open_session(policy: &Policy, data: &mut Data, check: &Check<'_>) {
+    let Some(id) = check.session_id else { return };
+    if data
+        .agents
+        .get(check.agent_id)
+        .is_some_and(|a| a.is_active())
+    {
+        data.session_for_check(id, check.agent_id, &policy.session_mode);
     }
 }
 
@@ -135,9 +172,9 @@ fn evaluate(
             ));
         }
     }
-    let mode = match check.session_id {
-        Some(id) => {
-            let session = data.session_for_check(id, check.agent_id, &policy.session_mode);
+    let session = check.session_id.and_then(|id| data.sessions.get(id));
+    let mode = match (check.session_id, session) {
+        (Some(id), Some(session)) => {
             let within = session
                 .scope_ceiling
                 .iter()
@@ -149,7 +186,7 @@ fn evaluate(
             }
             session.mode.clone()
         }
-        None => policy.session_mode.clone(),
+        _ => policy.session_mode.clone(),
     };
     if effect == "admin"
         && !policy
@@ -311,7 +348,9 @@ mod tests {
         let v = decide(&policy, &mut data, &check("search", None), now);
         assert!(v.allowed && v.reason.contains("classified as read"));
         let s = &data.sessions["s"];
-        assert_eq!((s.total_calls, s.denied_calls, s.read_calls), (9, 4, 4));
+        // The unknown agent's check neither created nor counted in "s"; the
+        // two elevations count as denied.
+        assert_eq!((s.total_calls, s.denied_calls, s.read_calls), (8, 6, 3));
     }
 
     #[test]
@@ -343,6 +382,66 @@ mod tests {
             new_session("s".into(), "ag", "mcp", None, "supervised", vec![]),
         );
         assert!(decide(&policy, &mut data, &check("search", Some("read")), now).elevation_required);
+    }
+
+    #[test]
+    fn another_agents_session_is_refused_and_untouched() {
+        let policy = Policy::default();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        let mut other = data.agents["ag"].clone();
+        other.id = "intruder".into();
+        data.agents.insert("intruder".into(), other);
+        data.sessions.insert(
+            "s".into(),
+            new_session(
+                "s".into(),
+                "ag",
+                "mcp",
+                None,
+                "restricted",
+                vec!["search".into()],
+            ),
+        );
+        let v = decide(
+            &policy,
+            &mut data,
+            &Check {
+                agent_id: "intruder",
+                ..check("search", Some("read"))
+            },
+            now,
+        );
+        assert!(
+            !v.allowed && v.reason.contains("belongs to another agent"),
+            "{}",
+            v.reason
+        );
+        let s = &data.sessions["s"];
+        assert_eq!(
+            (s.agent_id.as_str(), s.total_calls, s.denied_calls),
+            ("ag", 0, 0)
+        );
+    }
+
+    #[test]
+    fn unknown_and_revoked_agents_create_no_session() {
+        let policy = Policy::default();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        let ghost = Check {
+            agent_id: "ghost",
+            session_id: Some("new"),
+            ..check("search", Some("read"))
+        };
+        assert!(!decide(&policy, &mut data, &ghost, now).allowed);
+        data.agents.get_mut("ag").unwrap().status = "revoked".into();
+        let revoked = Check {
+            session_id: Some("new2"),
+            ..check("search", Some("read"))
+        };
+        assert!(!decide(&policy, &mut data, &revoked, now).allowed);
+        assert!(data.sessions.is_empty(), "{:?}", data.sessions.keys());
     }
 
     #[test]

@@ -262,7 +262,8 @@ async fn approvals_decide_once_and_expire() {
 #[tokio::test]
 async fn telemetry_is_stored_and_read_back_by_agent_and_session() {
     let f = Fixture::new(Policy::default()).await;
-    let report = json!({"agent_id": "ag_1", "session_id": "s1", "events": [
+    let (ag_1, ag_2) = (f.agent("one", &[]).await, f.agent("two", &[]).await);
+    let report = json!({"agent_id": ag_1, "session_id": "s1", "events": [
         {"event_type": "tool_end", "tool_name": "a", "duration_ms": 5, "success": true, "timestamp": "2026-01-01T00:00:00Z"},
         {"tool_name": "b", "duration_ms": 7, "error_type": "IoError"}
     ]});
@@ -270,11 +271,11 @@ async fn telemetry_is_stored_and_read_back_by_agent_and_session() {
         .send("POST", "/api/v1/telemetry/report", Some(report))
         .await;
     assert_eq!((status, body["events_processed"].as_u64()), (200, Some(2)));
-    f.send("POST", "/api/v1/telemetry/report", Some(json!({"agent_id": "ag_2", "session_id": "s2", "events": [{"tool_name": "c", "success": true}]}))).await;
+    f.send("POST", "/api/v1/telemetry/report", Some(json!({"agent_id": ag_2, "session_id": "s2", "events": [{"tool_name": "c", "success": true}]}))).await;
     let (_, events) = f
         .send(
             "GET",
-            "/api/v1/telemetry/events?agent_id=ag_1&session_id=s1",
+            &format!("/api/v1/telemetry/events?agent_id={ag_1}&session_id=s1"),
             None,
         )
         .await;

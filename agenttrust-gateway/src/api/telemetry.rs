@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{optional, required, Body};
 use crate::store::{rfc3339, StoredEvent};
 
@@ -44,6 +44,17 @@ pub(crate) async fn report(
 ) -> ApiResult<Json<Value>> {
     let agent_id = required("agent_id", &req.agent_id)?;
     let session_id = optional(req.session_id.as_deref()).unwrap_or_default();
+    let mut data = state.store.lock();
+    if !data.agents.contains_key(agent_id) {
+        return Err(ApiError::not_found("agent", agent_id));
+    }
+    if let Some(session) = data.sessions.get(session_id) {
+        if session.agent_id != agent_id {
+            return Err(ApiError::forbidden(format!(
+                "session `{session_id}` belongs to another agent; `{agent_id}` may not report into it"
+            )));
+        }
+    }
     let received_at = rfc3339(SystemTime::now());
     let count = req.events.len();
     let events = req.events.into_iter().map(|e| {
@@ -63,7 +74,7 @@ pub(crate) async fn report(
             received_at: received_at.clone(),
         }
     });
-    state.store.lock().events.extend(events);
+    data.events.extend(events);
     Ok(Json(json!({"accepted": true, "events_processed": count})))
 }
 

@@ -38,18 +38,31 @@ pub(crate) async fn issue(
         .get(agent_id)
         .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
     if !agent.is_active() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "AUTH_DENIED",
-            format!("agent `{agent_id}` is {}", agent.status),
-        ));
+        return Err(ApiError::forbidden(format!(
+            "agent `{agent_id}` is {}",
+            agent.status
+        )));
+    }
+    let session_id = optional(req.session_id.as_deref());
+    if let Some(session_id) = session_id {
+        // A token may only be bound to an existing session of its own agent.
+        match data.sessions.get(session_id) {
+            None => return Err(ApiError::not_found("session", session_id)),
+            Some(session) if session.agent_id != agent_id => {
+                return Err(ApiError::forbidden(format!(
+                    "session `{session_id}` belongs to another agent; a token for `{agent_id}` \
+                     cannot be bound to it"
+                )))
+            }
+            Some(_) => {}
+        }
     }
     let now = SystemTime::now();
     let token = Token {
         id: new_id("tok"),
         agent_id: agent_id.to_owned(),
         scopes,
-        session_id: optional(req.session_id.as_deref()).map(str::to_owned),
+        session_id: session_id.map(str::to_owned),
         issued_at: now,
         expires_at: after(now, ttl),
         revoked: false,
