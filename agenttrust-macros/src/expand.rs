@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, ToolName};
-use crate::item::{erase_impl_trait, tail_async_block_mut, Shape};
+use crate::item::{erase_impl_trait, has_impl_trait, tail_async_block_mut, Shape};
 
 /// Generated locals: mixed-site hygiene, so the user's body cannot name
 /// (or shadow) them.
@@ -31,7 +31,12 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             ::core::option::Option::Some(#krate::__private::summarize(&(#expr)))),
         None => quote!(::core::option::Option::None),
     };
-    let returns = returns_witness(args, &krate, ret_span);
+    let value_type = match (&shape, &function.sig.output) {
+        (Shape::TailFuture { output }, _) => output.clone(),
+        (_, ReturnType::Type(_, ty)) => Some(ty.clone()),
+        (_, ReturnType::Default) => None,
+    };
+    let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
     let deny = deny_return(args, &krate);
     let finish = finish_call(args);
     let (call, result, error) = (
@@ -158,13 +163,34 @@ fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
 /// `let returns = returns();`: the one place the return type must be able
 /// to carry a denial (or, with `on_deny`, to tell success), spanned on the
 /// user's return type so that is where a mismatch is reported, once.
-fn returns_witness(args: &Args, krate: &Path, ret_span: Span) -> TokenStream {
+///
+/// When the return type can be spelled in the body, a probe looks for an
+/// `Ok` value that reports failure in band (rmcp's `CallToolResult` with
+/// `is_error`, a nested `Result`), so such a call is reported as failed.
+fn returns_witness(
+    args: &Args,
+    krate: &Path,
+    ret_span: Span,
+    value_type: Option<&syn::Type>,
+) -> TokenStream {
     let returns = local("__agenttrust_returns");
     let krate = respan(krate.to_token_stream(), ret_span);
+    let in_band = match value_type {
+        Some(ty) if !has_impl_trait(ty) => quote_spanned! {ret_span=>
+            .in_band({
+                #[allow(unused_imports)]
+                use #krate::__private::{InBandJudge as _, NoInBandJudge as _};
+                (&#krate::__private::JudgeProbe::<#ty>::new()).in_band()
+            })
+        },
+        _ => TokenStream::new(),
+    };
     match (&args.on_deny, &args.success_if) {
-        (None, _) => quote_spanned!(ret_span=> let #returns = #krate::__private::returns();),
+        (None, _) => {
+            quote_spanned!(ret_span=> let #returns = #krate::__private::returns() #in_band;)
+        }
         (Some(_), None) => {
-            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of();)
+            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of() #in_band;)
         }
         (Some(_), Some(_)) => TokenStream::new(),
     }

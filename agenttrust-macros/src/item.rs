@@ -238,20 +238,33 @@ fn find_output(ty: &Type) -> Option<Type> {
 /// The return type with every `impl Trait` replaced by `_`, for a `let`
 /// annotation (E0562 forbids `impl Trait` there).
 pub(crate) fn erase_impl_trait(ty: &Type) -> TokenStream {
+    erased(ty).0.into_token_stream()
+}
+
+/// Whether `ty` names an `impl Trait` somewhere (so it cannot be spelled
+/// in the body).
+pub(crate) fn has_impl_trait(ty: &Type) -> bool {
+    erased(ty).1
+}
+
+/// `ty` with every `impl Trait` replaced by `_`, and whether there was one.
+fn erased(ty: &Type) -> (Type, bool) {
     use syn::visit_mut::VisitMut;
-    struct Erase;
+    struct Erase(bool);
     impl VisitMut for Erase {
         fn visit_type_mut(&mut self, ty: &mut Type) {
             if let Type::ImplTrait(t) = ty {
                 *ty = Type::Infer(syn::TypeInfer {
                     underscore_token: syn::Token![_](t.impl_token.span),
                 });
+                self.0 = true;
                 return;
             }
             syn::visit_mut::visit_type_mut(self, ty);
         }
     }
     let mut ty = ty.clone();
-    Erase.visit_type_mut(&mut ty);
-    ty.into_token_stream()
+    let mut erase = Erase(false);
+    erase.visit_type_mut(&mut ty);
+    (ty, erase.0)
 }

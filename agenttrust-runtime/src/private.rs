@@ -227,7 +227,75 @@ pub fn outcome_of<R: Outcome>() -> Judge<R> {
     }
 }
 
+/// An `Ok` value that can itself say the call failed: rmcp's
+/// `CallToolResult` with `is_error`, or a nested `Result`.
+pub trait InBandFailure {
+    /// The failure's type name when this value reports one.
+    fn in_band_error(&self) -> Option<&'static str>;
+}
+
+impl<T, E> InBandFailure for Result<T, E> {
+    fn in_band_error(&self) -> Option<&'static str> {
+        self.is_err().then(std::any::type_name::<E>)
+    }
+}
+
+/// Finds the [`Judge`] of a return type `R = Result<T, E>` whose `T` is an
+/// [`InBandFailure`]. Autoref specialization: `(&JudgeProbe::<R>::new()).in_band()`
+/// picks [`InBandJudge`] when its bound holds and [`NoInBandJudge`] otherwise.
+pub struct JudgeProbe<R>(std::marker::PhantomData<R>);
+
+impl<R> JudgeProbe<R> {
+    /// A probe for `R`.
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<R> Default for JudgeProbe<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The in-band arm of [`JudgeProbe`].
+pub trait InBandJudge<R> {
+    /// A judge reading failures inside `Ok` too.
+    fn in_band(&self) -> Option<Judge<R>>;
+}
+
+impl<T: InBandFailure, E> InBandJudge<Result<T, E>> for JudgeProbe<Result<T, E>> {
+    fn in_band(&self) -> Option<Judge<Result<T, E>>> {
+        Some(Judge {
+            is_success: |r| matches!(r, Ok(v) if v.in_band_error().is_none()),
+            error_type: |r| match r {
+                Ok(v) => v.in_band_error(),
+                Err(_) => Some(std::any::type_name::<E>()),
+            },
+        })
+    }
+}
+
+/// The fallback arm of [`JudgeProbe`]: the return type's own judge stands.
+pub trait NoInBandJudge<R> {
+    /// No in-band judge.
+    fn in_band(&self) -> Option<Judge<R>> {
+        None
+    }
+}
+
+impl<R> NoInBandJudge<R> for &JudgeProbe<R> {}
+
 impl<R> Returns<R> {
+    /// Uses `judge` instead of the return type's own rule when there is one.
+    #[must_use]
+    pub fn in_band(mut self, judge: Option<Judge<R>>) -> Self {
+        if let Some(judge) = judge {
+            self.judge = judge;
+        }
+        self
+    }
+
     /// The early return of a denied call.
     pub fn deny(&self, error: AgentTrustError) -> R {
         (self.deny)(error)
@@ -240,6 +308,12 @@ impl<R> Returns<R> {
 }
 
 impl<R> Judge<R> {
+    /// Uses `judge` instead when there is one (see [`Returns::in_band`]).
+    #[must_use]
+    pub fn in_band(self, judge: Option<Judge<R>>) -> Self {
+        judge.unwrap_or(self)
+    }
+
     /// Reports `result` by the return type's own success rule.
     pub fn finish(&self, call: Call, result: &R) {
         let success = (self.is_success)(result);

@@ -24,7 +24,7 @@ use rmcp::model::{CallToolResult, ContentBlock, ErrorCode};
 use rmcp::ErrorData;
 use serde_json::{json, Value};
 
-use crate::__private::{FromOnDeny, GuardedReturn};
+use crate::__private::{FromOnDeny, GuardedReturn, InBandFailure};
 use crate::error::AgentTrustError;
 
 /// The JSON-RPC error code of a refused tool call (implementation-defined
@@ -94,9 +94,20 @@ impl GuardedReturn for CallToolResult {
     }
 
     fn error_type(&self) -> Option<&'static str> {
-        (self.is_error == Some(true)).then_some("CallToolResult")
+        self.in_band_error()
     }
 }
+
+/// A tool result with `is_error` set is a failed call, inside `Ok` too
+/// (`Result<CallToolResult, ErrorData>`, rmcp's usual tool signature).
+impl InBandFailure for CallToolResult {
+    fn in_band_error(&self) -> Option<&'static str> {
+        (self.is_error == Some(true)).then_some(TOOL_ERROR_TYPE)
+    }
+}
+
+/// The `error_type` reported for a tool result with `is_error` set.
+pub const TOOL_ERROR_TYPE: &str = "rmcp::CallToolResult(is_error)";
 
 /// A server handler whose tool calls run with `runtime` as the current
 /// [`Runtime`](crate::Runtime), instead of the process-wide one: one MCP
