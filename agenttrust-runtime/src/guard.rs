@@ -2,13 +2,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::api::actions::ActionCheckRequest;
 use crate::client::AgentTrustClient;
 use crate::decision::{self, Decision};
 use crate::error::Result;
-use crate::pipeline::{FlushOutcome, QueuedEvent};
+use crate::pipeline::{FlushOutcome, Origin, QueuedEvent};
 
 /// Checks tool calls with the Guardian and reports their outcome.
 ///
@@ -39,8 +39,8 @@ pub struct AgentTrustGuard {
 
 struct GuardInner {
     client: AgentTrustClient,
-    agent_id: Arc<str>,
-    session_id: Arc<str>,
+    /// The agent and session, shared with every event this guard reports.
+    origin: Arc<Origin>,
     block_on_deny: bool,
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
@@ -50,8 +50,8 @@ struct GuardInner {
 impl std::fmt::Debug for AgentTrustGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentTrustGuard")
-            .field("agent_id", &self.inner.agent_id)
-            .field("session_id", &self.inner.session_id)
+            .field("agent_id", &self.inner.origin.agent_id)
+            .field("session_id", &self.inner.origin.session_id)
             .field("block_on_deny", &self.inner.block_on_deny)
             .field("fail_open", &self.inner.fail_open)
             .field("action_effect", &self.inner.action_effect)
@@ -115,10 +115,12 @@ impl AgentTrustGuardBuilder {
     pub fn build(self) -> AgentTrustGuard {
         let inner = GuardInner {
             client: self.client,
-            agent_id: self.agent_id,
-            session_id: self
-                .session_id
-                .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string())),
+            origin: Arc::new(Origin {
+                agent_id: self.agent_id,
+                session_id: self
+                    .session_id
+                    .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string())),
+            }),
             block_on_deny: self.block_on_deny,
             fail_open: self.fail_open,
             action_effect: self.action_effect,
@@ -149,12 +151,12 @@ impl AgentTrustGuard {
 
     /// The agent id.
     pub fn agent_id(&self) -> &str {
-        &self.inner.agent_id
+        &self.inner.origin.agent_id
     }
 
     /// The session id sent with checks and telemetry.
     pub fn session_id(&self) -> &str {
-        &self.inner.session_id
+        &self.inner.origin.session_id
     }
 
     /// This guard's check deadline, when it overrides the client's.
@@ -173,8 +175,8 @@ impl AgentTrustGuard {
         summary: &'a str,
         effect: Option<&'a str>,
     ) -> ActionCheckRequest<'a> {
-        let mut request =
-            ActionCheckRequest::new(&self.inner.agent_id, tool).session(&self.inner.session_id);
+        let mut request = ActionCheckRequest::new(&self.inner.origin.agent_id, tool)
+            .session(&self.inner.origin.session_id);
         request.action_input_summary = Some(summary);
         request.action_effect = effect.or(self.inner.action_effect.as_deref());
         request
@@ -314,13 +316,12 @@ impl AgentTrustGuard {
         error_type: Option<Cow<'static, str>>,
     ) -> bool {
         self.inner.client.enqueue(QueuedEvent {
-            agent_id: self.inner.agent_id.clone(),
-            session_id: self.inner.session_id.clone(),
+            origin: self.inner.origin.clone(),
             tool_name: tool,
-            success,
-            duration_ms,
             error_type,
-            at: SystemTime::now(),
+            duration_ms,
+            at_ms: QueuedEvent::now_ms(),
+            success,
         })
     }
 

@@ -52,7 +52,10 @@ pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};
 pub use guard::{AgentTrustGuard, AgentTrustGuardBuilder};
 pub use manifest::{tool_capabilities, tools, ToolInfo};
-pub use pipeline::{FlushOutcome, TelemetryConfig, TelemetryStats, MAX_BATCH};
+pub use pipeline::{
+    FlushOutcome, TelemetryConfig, TelemetryStats, DEFAULT_BACKLOG_BATCH, DEFAULT_CAPACITY,
+    MAX_BATCH, QUEUED_EVENT_BYTES,
+};
 pub use runtime::{
     current, init_from_env, shutdown, shutdown_within, with_runtime, Runtime, RuntimeBuilder,
     DEFAULT_SHUTDOWN_TIMEOUT,

@@ -20,8 +20,25 @@ use crate::background;
 use crate::client::transport::Transport;
 use crate::error::Result;
 
-/// The most events one report carries (PROTOCOL.md §19.3).
+/// The most events one report carries while the queue is short (the
+/// official guards' batch, PROTOCOL.md §19.3).
 pub const MAX_BATCH: usize = 10;
+
+/// The default bound of undelivered events: 2^20 (1,048,576), so a burst of
+/// a million reports is kept whole even when the worker sends nothing
+/// during it. An event takes about [`QUEUED_EVENT_BYTES`] bytes while queued
+/// (plus its tool name when that is not `'static`), so a full queue holds
+/// about 100 MiB; the benchmark prints the measured peak.
+pub const DEFAULT_CAPACITY: usize = 1 << 20;
+
+/// What a queued event costs in memory, not counting a tool name or error
+/// type owned by the event.
+pub const QUEUED_EVENT_BYTES: usize = std::mem::size_of::<Message>();
+
+/// The most events one report carries when the backlog is deep (more than
+/// this many undelivered events). PROTOCOL.md allows batches of more than
+/// ten; 500 events are about 60 KB of JSON.
+pub const DEFAULT_BACKLOG_BATCH: usize = 500;
 
 /// Settings of a client's telemetry pipeline.
 ///
@@ -37,6 +54,7 @@ pub const MAX_BATCH: usize = 10;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryConfig {
     capacity: usize,
+    backlog_batch: usize,
     flush_interval: Duration,
     initial_backoff: Duration,
     max_backoff: Duration,
@@ -46,7 +64,8 @@ pub struct TelemetryConfig {
 impl Default for TelemetryConfig {
     fn default() -> Self {
         Self {
-            capacity: 65_536,
+            capacity: DEFAULT_CAPACITY,
+            backlog_batch: DEFAULT_BACKLOG_BATCH,
             flush_interval: Duration::from_secs(1),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
@@ -57,10 +76,21 @@ impl Default for TelemetryConfig {
 
 impl TelemetryConfig {
     /// How many undelivered events are kept (queued or being retried);
-    /// beyond it new events are dropped and counted. Default 65,536.
+    /// beyond it new events are dropped, counted, and logged once per
+    /// outage. Default [`DEFAULT_CAPACITY`] (1,048,576, about 100 MiB when full).
     #[must_use]
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+
+    /// The most events one report carries when more than that many wait
+    /// (default [`DEFAULT_BACKLOG_BATCH`]); at least [`MAX_BATCH`]. Lower it
+    /// for a gateway that limits the size of a report; [`MAX_BATCH`] turns
+    /// large batches off.
+    #[must_use]
+    pub fn backlog_batch(mut self, events: usize) -> Self {
+        self.backlog_batch = events.max(MAX_BATCH);
         self
     }
 
@@ -143,18 +173,35 @@ impl FlushOutcome {
     }
 }
 
-/// One tool-call event waiting in the queue.
-pub(crate) struct QueuedEvent {
+/// Who reports: one agent and session, shared by all of a guard's events.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Origin {
     pub(crate) agent_id: Arc<str>,
     pub(crate) session_id: Arc<str>,
-    pub(crate) tool_name: Cow<'static, str>,
-    pub(crate) success: bool,
-    pub(crate) duration_ms: u64,
-    pub(crate) error_type: Option<Cow<'static, str>>,
-    pub(crate) at: SystemTime,
 }
 
-enum Message {
+/// One tool-call event waiting in the queue, kept small: a million of them
+/// are what a burst may leave queued.
+pub(crate) struct QueuedEvent {
+    pub(crate) origin: Arc<Origin>,
+    pub(crate) tool_name: Cow<'static, str>,
+    pub(crate) error_type: Option<Cow<'static, str>>,
+    pub(crate) duration_ms: u64,
+    /// Milliseconds since the Unix epoch.
+    pub(crate) at_ms: u64,
+    pub(crate) success: bool,
+}
+
+impl QueuedEvent {
+    /// Milliseconds since the Unix epoch, now.
+    pub(crate) fn now_ms() -> u64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+pub(crate) enum Message {
     Event(QueuedEvent),
     Flush,
 }
@@ -166,6 +213,9 @@ struct Counters {
     sent: AtomicU64,
     dropped: AtomicU64,
     failed_posts: AtomicU64,
+    /// Set at the first drop of an outage (logged once), cleared when a
+    /// post succeeds again.
+    dropping: std::sync::atomic::AtomicBool,
 }
 
 /// The client side of the pipeline: cheap to enqueue into, shut down on drop.
@@ -192,7 +242,7 @@ impl Pipeline {
             resolved: resolved_tx,
             resolved_count: 0,
             config: config.clone(),
-            buffer: VecDeque::new(),
+            buffer: VecDeque::with_capacity(MAX_BATCH),
             oldest: None,
             flush_requested: false,
             closed_at: None,
@@ -218,6 +268,13 @@ impl Pipeline {
         if c.pending.fetch_add(1, Ordering::AcqRel) >= self.capacity {
             c.pending.fetch_sub(1, Ordering::AcqRel);
             c.dropped.fetch_add(1, Ordering::Relaxed);
+            if !c.dropping.swap(true, Ordering::AcqRel) {
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "telemetry queue full (the gateway is not taking reports); dropping events \
+                     until it does"
+                );
+            }
             return false;
         }
         c.accepted.fetch_add(1, Ordering::AcqRel);
@@ -297,12 +354,13 @@ struct WireEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     error_type: Option<&'a str>,
     #[serde(serialize_with = "rfc3339_in_place")]
-    timestamp: SystemTime,
+    timestamp: u64,
 }
 
 /// Writes the RFC 3339 time straight into the JSON, without a `String`.
-fn rfc3339_in_place<S: serde::Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_rfc3339_millis(*time))
+fn rfc3339_in_place<S: serde::Serializer>(at_ms: &u64, s: S) -> Result<S::Ok, S::Error> {
+    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(*at_ms);
+    s.collect_str(&humantime::format_rfc3339_millis(time))
 }
 
 struct Worker {
@@ -380,15 +438,30 @@ impl Worker {
         }
     }
 
+    /// Moves events from the channel into the batch buffer, up to the
+    /// batch size: the channel is the queue, the buffer holds one batch.
     fn drain_channel(&mut self) {
-        while self.closed_at.is_none() {
+        let limit = self.batch_limit();
+        while self.buffer.len() < limit {
             match self.rx.try_recv() {
                 Ok(message) => self.accept(message),
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
-                    self.closed_at = Some(Instant::now());
+                    self.closed_at.get_or_insert_with(Instant::now);
+                    break;
                 }
             }
+        }
+    }
+
+    /// Ten events a post, or up to `backlog_batch` while more than that wait.
+    fn batch_limit(&self) -> usize {
+        let waiting =
+            usize::try_from(self.counters.pending.load(Ordering::Acquire)).unwrap_or(usize::MAX);
+        if waiting > self.config.backlog_batch {
+            self.config.backlog_batch
+        } else {
+            MAX_BATCH
         }
     }
 
@@ -406,30 +479,23 @@ impl Worker {
             .is_some_and(|t| t.elapsed() >= self.config.drop_timeout)
     }
 
-    /// Waits out a retry backoff while still taking in new events.
+    /// Waits out a retry backoff. New events wait in the channel (the
+    /// queue); only the batch being retried is held here.
     async fn wait_backoff(&mut self, backoff: Duration) {
-        let until = tokio::time::Instant::now() + backoff;
-        loop {
-            tokio::select! {
-                message = self.rx.recv(), if self.closed_at.is_none() => match message {
-                    Some(message) => self.accept(message),
-                    None => self.closed_at = Some(Instant::now()),
-                },
-                () = tokio::time::sleep_until(until) => return,
-            }
+        tokio::time::sleep(backoff).await;
+        if self.closed_at.is_none() && self.rx.is_closed() {
+            self.closed_at = Some(Instant::now());
         }
     }
 
-    /// Posts the longest run of up to [`MAX_BATCH`] events at the front of
-    /// the queue that share an agent and session.
+    /// Posts the longest run of events at the front of the buffer that share
+    /// an agent and session.
     async fn post_batch(&mut self) -> PostResult {
-        let first = &self.buffer[0];
-        let (agent_id, session_id) = (first.agent_id.clone(), first.session_id.clone());
+        let origin = self.buffer[0].origin.clone();
         let len = self
             .buffer
             .iter()
-            .take(MAX_BATCH)
-            .take_while(|e| e.agent_id == agent_id && e.session_id == session_id)
+            .take_while(|e| Arc::ptr_eq(&e.origin, &origin) || e.origin == origin)
             .count();
         let events: Vec<WireEvent<'_>> = self
             .buffer
@@ -441,12 +507,12 @@ impl Worker {
                 duration_ms: e.duration_ms,
                 success: e.success,
                 error_type: e.error_type.as_deref(),
-                timestamp: e.at,
+                timestamp: e.at_ms,
             })
             .collect();
         let body = ReportBody {
-            agent_id: &agent_id,
-            session_id: &session_id,
+            agent_id: &origin.agent_id,
+            session_id: &origin.session_id,
             events: &events,
         };
         let outcome = self.transport.report(&body).await;
@@ -454,6 +520,12 @@ impl Worker {
         match outcome {
             Ok(_) => {
                 self.counters.sent.fetch_add(len as u64, Ordering::Relaxed);
+                if self.counters.dropping.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(
+                        dropped_so_far = self.counters.dropped.load(Ordering::Relaxed),
+                        "telemetry delivery resumed"
+                    );
+                }
                 self.resolve(len);
                 PostResult::Delivered
             }
@@ -488,7 +560,14 @@ impl Worker {
         self.resolved.send_replace(self.resolved_count);
     }
 
+    /// Gives up at shutdown: the batch and whatever still waits in the
+    /// channel are dropped and counted.
     fn drop_all(&mut self) {
+        while let Ok(message) = self.rx.try_recv() {
+            if let Message::Event(event) = message {
+                self.buffer.push_back(event);
+            }
+        }
         let len = self.buffer.len();
         self.counters
             .dropped

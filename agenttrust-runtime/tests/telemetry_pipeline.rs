@@ -185,6 +185,33 @@ async fn ten_thousand_reports_stay_fast_against_a_failing_slow_endpoint_and_all_
     );
     let stats = client.telemetry_stats();
     assert_eq!((stats.sent, stats.dropped, stats.queued), (10_000, 0, 0));
+    // The backlog drained in large batches, none over the bound.
+    let sizes: Vec<usize> = common::bodies(&server, REPORT)
+        .await
+        .iter()
+        .map(|b| b["events"].as_array().unwrap().len())
+        .collect();
+    assert!(sizes
+        .iter()
+        .all(|n| *n <= agenttrust_runtime::DEFAULT_BACKLOG_BATCH));
+    assert!(sizes.iter().any(|n| *n > 10), "{sizes:?}");
+}
+
+#[tokio::test]
+async fn backlog_batches_can_be_turned_off() {
+    let server = common::server().await;
+    sink(&server, ResponseTemplate::new(200)).await;
+    let client = client_with(&server, fast_retry().backlog_batch(1));
+    let guard = AgentTrustGuard::builder(client.clone(), "ag_1").build();
+    for i in 0..2_000 {
+        guard.report("t", true, i);
+    }
+    assert!(guard.flush(Duration::from_secs(30)).await.is_delivered());
+    let batches = common::bodies(&server, REPORT).await;
+    assert!(batches
+        .iter()
+        .all(|b| b["events"].as_array().unwrap().len() <= 10));
+    assert_eq!(telemetry_events(&server).await.len(), 2_000);
 }
 
 #[tokio::test]
@@ -197,6 +224,42 @@ async fn a_full_queue_drops_and_counts_without_blocking() {
     assert_eq!(accepted, 100);
     let stats = client.telemetry_stats();
     assert_eq!((stats.queued, stats.dropped), (100, 50));
+}
+
+/// A writer for a test subscriber, shared with the test that reads it.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn drops_at_a_full_queue_are_logged_once_per_outage() {
+    let server = common::server().await;
+    sink(&server, ResponseTemplate::new(503)).await;
+    let client = client_with(&server, fast_retry().capacity(10));
+    let guard = AgentTrustGuard::builder(client.clone(), "ag_1").build();
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..1_000 {
+            guard.report("t", true, 1);
+        }
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches("telemetry queue full").count(), 1, "{text}");
+    assert_eq!(client.telemetry_stats().dropped, 990);
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Telemetry: `POST /api/v1/telemetry/report`, and the local extension
-//! `GET /api/v1/telemetry/events?agent_id=&session_id=` that shows exactly
-//! what arrived.
+//! `GET /api/v1/telemetry/events?agent_id=&session_id=&limit=` that shows
+//! exactly what arrived.
 
 use std::time::SystemTime;
 
@@ -82,6 +82,9 @@ pub(crate) async fn report(
 pub(crate) struct EventsQuery {
     agent_id: Option<String>,
     session_id: Option<String>,
+    /// At most this many events in the answer (`total` still counts all);
+    /// `limit=0` answers the count alone.
+    limit: Option<usize>,
 }
 
 pub(crate) async fn events(
@@ -89,11 +92,19 @@ pub(crate) async fn events(
     Query(query): Query<EventsQuery>,
 ) -> Json<Value> {
     let data = state.store.lock();
-    let events: Vec<&StoredEvent> = data
+    let matching = data
         .events
         .iter()
         .filter(|e| optional(query.agent_id.as_deref()).is_none_or(|a| e.agent_id == a))
-        .filter(|e| optional(query.session_id.as_deref()).is_none_or(|s| e.session_id == s))
-        .collect();
-    Json(json!({"total": events.len(), "events": events}))
+        .filter(|e| optional(query.session_id.as_deref()).is_none_or(|s| e.session_id == s));
+    let limit = query.limit.unwrap_or(usize::MAX);
+    let mut total = 0;
+    let mut events: Vec<&StoredEvent> = Vec::new();
+    for event in matching {
+        total += 1;
+        if events.len() < limit {
+            events.push(event);
+        }
+    }
+    Json(json!({"total": total, "events": events}))
 }
