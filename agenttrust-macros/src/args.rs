@@ -230,7 +230,7 @@ fn parse_effect(input: ParseStream<'_>) -> syn::Result<LitStr> {
         .find(|(word, _)| *word == lower)
         .map(|(_, effect)| *effect)
         .or_else(|| EFFECTS.contains(&lower.as_str()).then_some(lower.as_str()))
-        .or_else(|| closest(&lower, &EFFECTS));
+        .or_else(|| nearest_effect(&lower));
     let hint = suggestion
         .map(|s| format!("did you mean `{s}`? "))
         .unwrap_or_default();
@@ -241,6 +241,26 @@ fn parse_effect(input: ParseStream<'_>) -> syn::Result<LitStr> {
              \"destructive\", \"admin\""
         ),
     ))
+}
+
+/// The effect meant by a misspelling of an effect or of a synonym: the
+/// nearest word by edit distance, when within a quarter of its length
+/// (at least one edit).
+fn nearest_effect(word: &str) -> Option<&'static str> {
+    EFFECTS
+        .iter()
+        .map(|e| (*e, *e))
+        .chain(EFFECT_SYNONYMS.iter().copied())
+        .map(|(candidate, effect)| {
+            (
+                strsim::damerau_levenshtein(word, candidate),
+                candidate,
+                effect,
+            )
+        })
+        .filter(|(distance, candidate, _)| *distance <= (candidate.len() / 4).max(1))
+        .min_by_key(|(distance, _, _)| *distance)
+        .map(|(_, _, effect)| effect)
 }
 
 /// The most similar candidate, if any is similar enough to suggest.
@@ -299,6 +319,23 @@ mod tests {
         assert!(errs[2].contains("duplicate"));
         assert!(errors(quote!(effect = "write"))[0].contains("did you mean `mutating`"));
         assert!(errors(quote!(effect = "Read"))[0].contains("did you mean `read`"));
+        for (typo, meant) in [
+            ("delet", "destructive"),
+            ("destrcutive", "destructive"),
+            ("mutatin", "mutating"),
+            ("raed", "read"),
+            ("admn", "admin"),
+            ("wrte", "mutating"),
+            ("Remov", "destructive"),
+        ] {
+            let effect = syn::LitStr::new(typo, proc_macro2::Span::call_site());
+            let errs = errors(quote!(effect = #effect));
+            assert!(
+                errs[0].contains(&format!("did you mean `{meant}`")),
+                "{typo}: {errs:?}"
+            );
+        }
+        assert!(!errors(quote!(effect = "zzz"))[0].contains("did you mean"));
         assert!(errors(quote!(effekt = "read"))[0].contains("did you mean `effect`"));
         assert!(errors(quote!(effect = read))[0].contains("effect = \"read\""));
         assert!(errors(quote!(fail_open = "yes"))[0].contains("`true` or `false`"));

@@ -39,15 +39,19 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
     let deny = deny_return(args, &krate);
     let finish = finish_call(args);
-    let (call, result, error) = (
+    let (call, result, error, summary_value) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
         local("__agenttrust_error"),
+        local("__agenttrust_summary"),
     );
     // Check, run the body once (`run_body` yields its value), report, return it.
+    // The summary is an owned `String` made in its own statement, so no
+    // temporary it borrowed (a `MutexGuard`, say) lives across the check.
     let guarded = |check: TokenStream, annotation: Option<TokenStream>, run_body: TokenStream| {
         quote! {
             #returns
+            let #summary_value: ::core::option::Option<::std::string::String> = #summary;
             let #call = match #check {
                 ::core::result::Result::Ok(call) => call,
                 ::core::result::Result::Err(#error) => return #deny,
@@ -57,7 +61,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             #result
         }
     };
-    let check_async = quote!(#krate::__private::check(&#tool, #summary).await);
+    let check_async = quote!(#krate::__private::check(&#tool, #summary_value).await);
 
     match shape {
         Shape::Async | Shape::Sync => {
@@ -66,7 +70,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let steps = if matches!(shape, Shape::Async) {
                 guarded(check_async, annotation, quote!(async move #body.await))
             } else {
-                let check = quote!(#krate::__private::check_blocking(&#tool, #summary));
+                let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
                 guarded(
                     check,
                     annotation,

@@ -88,6 +88,15 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
         ));
     }
     for attr in &function.attrs {
+        if attr.path().is_ident("track_caller") {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "#[guarded] cannot keep `#[track_caller]`: the guarded body runs inside the \
+                 guard, so `Location::caller()` would point into this function instead of its \
+                 caller; remove `#[track_caller]`, or guard a wrapper and keep `#[track_caller]` \
+                 on the fn it calls",
+            ));
+        }
         if is_guarded(attr) {
             errors.push(syn::Error::new_spanned(
                 attr,
@@ -101,6 +110,9 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
         ReturnType::Type(_, ty) => match &**ty {
             Type::Tuple(t) if t.elems.is_empty() => errors.push(no_denial_return(ty.span(), "returns `()`")),
             Type::Never(_) => errors.push(no_denial_return(ty.span(), "never returns")),
+            _ if !tail_future && sig.asyncness.is_none() && returns_future(ty) => {
+                errors.push(syn::Error::new_spanned(ty, UNSUPPORTED_FUTURE));
+            }
             Type::ImplTrait(_) if !tail_future && sig.asyncness.is_none() => errors.push(syn::Error::new(
                 ty.span(),
                 "#[guarded] cannot guard a fn returning `impl Trait` unless its body ends in an \
@@ -117,6 +129,31 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
         }
     } else {
         Shape::Sync
+    }
+}
+
+const UNSUPPORTED_FUTURE: &str = "#[guarded] can guard a fn returning a future only when the \
+    future is written in the body: use an `async fn`, or end the body in `async move { .. }` or \
+    `Box::pin(async move { .. })` (for a future made elsewhere: \
+    `Box::pin(async move { fut.await })`)";
+
+/// Whether `ty` is a future: `impl Future<..>`, `Pin<Box<dyn Future<..>>>`,
+/// or a type named like futures' `BoxFuture`.
+fn returns_future(ty: &Type) -> bool {
+    if find_output(ty).is_some() {
+        return true;
+    }
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().ends_with("Future")),
+        Type::ImplTrait(t) => t.bounds.iter().any(|b| {
+            matches!(b, syn::TypeParamBound::Trait(t)
+                if t.path.segments.last().is_some_and(|s| s.ident == "Future"))
+        }),
+        _ => false,
     }
 }
 

@@ -135,6 +135,19 @@ pub use integrations::rmcp;
 /// traits and `#[async_trait]`), and functions returning
 /// `Box::pin(async move { .. })`.
 ///
+/// A fn returning a future is guarded when the future is written in its
+/// body (`async move { .. }` or `Box::pin(async move { .. })` at the end);
+/// a future made elsewhere (`Box::pin(fut)`, `.boxed()`) is a compile
+/// error saying so. `const fn`, `extern` fns and `#[track_caller]` (the body
+/// runs inside the guard, so the caller's location would be lost) are
+/// compile errors too. The `summary` expression is evaluated into a
+/// `String` in a statement of its own before the check, so a lock guard it
+/// reads through is released before any `.await`.
+///
+/// A `Result` whose `Ok` value reports failure itself, rmcp's
+/// `CallToolResult` with `is_error` set (feature `rmcp`) or a nested
+/// `Result`, is reported as a failure.
+///
 /// # Sync functions inside async code
 /// A sync guarded function blocks its thread for the check. Called from a
 /// tokio worker it does not panic, but it occupies that worker for a round

@@ -376,16 +376,16 @@ pub use crate::__agenttrust_register_tool as register_tool;
 /// argument: `Tool::NAME` when `Self` is a rig tool (feature `rig`), else
 /// `"call"`. Autoref specialization: `(&ToolNameProbe::<Self>::new()).tool_name(..)`
 /// picks [`RigToolName`] when its bound holds and [`FallbackToolName`] otherwise.
-pub struct ToolNameProbe<T>(std::marker::PhantomData<T>);
+pub struct ToolNameProbe<T: ?Sized>(std::marker::PhantomData<T>);
 
-impl<T> ToolNameProbe<T> {
+impl<T: ?Sized> ToolNameProbe<T> {
     /// A probe for `T`.
     pub const fn new() -> Self {
         Self(std::marker::PhantomData)
     }
 }
 
-impl<T> Default for ToolNameProbe<T> {
+impl<T: ?Sized> Default for ToolNameProbe<T> {
     fn default() -> Self {
         Self::new()
     }
@@ -412,4 +412,4 @@ pub trait FallbackToolName {
     }
 }
 
-impl<T> FallbackToolName for &ToolNameProbe<T> {}
+impl<T: ?Sized> FallbackToolName for &ToolNameProbe<T> {}

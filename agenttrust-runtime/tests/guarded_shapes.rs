@@ -206,6 +206,43 @@ fn guarded_boxed(
     Box::pin(async move { Ok(x + 100) })
 }
 
+/// A tool whose summary reads through a lock: the guard is a temporary of
+/// the summary's own statement, so it is neither held across the check's
+/// await (the future stays `Send`) nor while the body runs (no deadlock
+/// when the body locks again).
+pub struct Shell {
+    state: std::sync::Mutex<ShellState>,
+}
+
+pub struct ShellState {
+    cwd: String,
+}
+
+impl Shell {
+    #[guarded(effect = "read", summary = self.state.lock().unwrap().cwd)]
+    pub async fn pwd(&self) -> Result<String, ToolError> {
+        tokio::task::yield_now().await;
+        Ok(self.state.lock().unwrap().cwd.clone())
+    }
+
+    #[guarded(effect = "mutating", summary = self.state.lock().unwrap().cwd)]
+    pub fn cd(&self, to: &str) -> Result<(), ToolError> {
+        to.clone_into(&mut self.state.lock().unwrap().cwd);
+        Ok(())
+    }
+}
+
+/// A trait whose default method is the guarded `call` (no `name`): the
+/// tool-name probe takes an unsized `Self`.
+pub trait DefaultCall {
+    #[guarded(effect = "read")]
+    fn call(&self, x: u32) -> Result<u32, ToolError> {
+        Ok(x + 1)
+    }
+}
+
+impl DefaultCall for Echo {}
+
 fn assert_send<F: std::future::Future + Send>(f: F) -> F {
     f
 }
@@ -283,6 +320,15 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             n += 1;
             assert_eq!(files.by_value().unwrap(), 2);
             n += 1;
+            let shell = Shell {
+                state: std::sync::Mutex::new(ShellState { cwd: "/tmp".into() }),
+            };
+            assert_eq!(assert_send(shell.pwd()).await.unwrap(), "/tmp");
+            n += 1;
+            shell.cd("/home").unwrap();
+            n += 1;
+            assert_eq!(DefaultCall::call(&Echo, 1).unwrap(), 2);
+            n += 1;
             assert!(rt_flush().await);
             (server, n)
         })
@@ -301,6 +347,9 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
         "guarded_boxed",
         "sync_free",
         "by_mut",
+        "pwd",
+        "cd",
+        "call",
     ] {
         assert!(
             names.contains(&expected),
@@ -313,7 +362,7 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
         .collect();
     assert_eq!(
         summaries,
-        ["x=2", "5", "3"],
+        ["x=2", "5", "3", "/tmp", "/tmp"],
         "only the tools that ask for a summary send one"
     );
     let events = common::telemetry_events(&server).await;

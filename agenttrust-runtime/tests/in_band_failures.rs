@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use agenttrust_runtime::{guarded, AgentTrustError, Runtime};
@@ -72,6 +70,8 @@ mod rmcp_results {
     use agenttrust_runtime::rmcp::TOOL_ERROR_TYPE;
     use rmcp::model::{CallToolResult, ContentBlock};
     use rmcp::ErrorData;
+    use std::future::Future;
+    use std::pin::Pin;
 
     fn result(fail: bool) -> CallToolResult {
         if fail {
