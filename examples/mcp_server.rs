@@ -2,8 +2,10 @@
 //!
 //! `cargo run --example mcp_server -- <sandbox folder>` serves over stdio.
 //! With `AGENTTRUST_URL`, `AGENTTRUST_API_KEY` and `AGENTTRUST_AGENT_ID` set
-//! it checks against that gateway; otherwise it starts an embedded local
-//! gateway and registers an agent (logging to stderr: stdout is MCP's).
+//! it checks against that gateway; with none of them set it starts an
+//! embedded local gateway, registers an agent, and says so on stderr and in
+//! the server's MCP instructions; a partial configuration is an error
+//! (logging goes to stderr: stdout is MCP's).
 //!
 //! The attribute goes above `#[tool]` (recommended) or below it; both orders
 //! are shown. The tool's name, description and input schema are what
@@ -39,7 +41,18 @@ pub struct WriteArgs {
 #[derive(Debug, Clone)]
 pub struct FileServer {
     root: PathBuf,
+    /// Said to MCP clients after the instructions (the embedded-gateway notice).
+    notice: Option<String>,
     tool_router: ToolRouter<Self>,
+}
+
+impl FileServer {
+    /// Adds `notice` to the instructions the server gives MCP clients.
+    #[must_use]
+    pub fn with_notice(mut self, notice: impl Into<String>) -> Self {
+        self.notice = Some(notice.into());
+        self
+    }
 }
 
 fn text(s: impl Into<String>) -> CallToolResult {
@@ -62,6 +75,7 @@ impl FileServer {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
+            notice: None,
             tool_router: Self::tool_router(),
         }
     }
@@ -130,10 +144,11 @@ impl FileServer {
         })
     }
 
-    /// List the files in the sandbox. A sync tool: rmcp calls it inline on
-    /// its async dispatch path, and the guard's blocking check then moves
-    /// the worker's other tasks elsewhere (`block_in_place`) rather than
-    /// stalling them.
+    // A sync tool: rmcp calls it inline on its async dispatch path, and the
+    // guard's blocking check then moves the worker's other tasks elsewhere
+    // (`block_in_place`) rather than stalling them. (Doc comments are what
+    // the model reads, so notes like this one are plain comments.)
+    /// List the files in the sandbox.
     #[guarded(effect = "read")]
     #[tool]
     fn list_files(&self) -> Result<CallToolResult, ErrorData> {
@@ -149,44 +164,70 @@ impl FileServer {
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for FileServer {
     fn get_info(&self) -> ServerConfig {
+        let mut instructions = INSTRUCTIONS.to_owned();
+        if let Some(notice) = &self.notice {
+            instructions.push(' ');
+            instructions.push_str(notice);
+        }
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_instructions(instructions)
     }
 }
 
+/// What the server tells MCP clients (and so the model) about itself.
+const INSTRUCTIONS: &str = "File tools confined to one sandbox folder. Every call is checked \
+    by AgentTrust ID first; deleting a file needs a human's approval, and a refused call says \
+    which approval to ask for.";
+
 #[allow(dead_code)] // the tests include this file as a module and use the server only
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<std::process::ExitCode, Box<dyn std::error::Error>> {
     use rmcp::ServiceExt;
 
     let root = std::env::args()
         .nth(1)
         .map_or_else(std::env::temp_dir, PathBuf::from);
-    let _gateway = match agenttrust_runtime::init_from_env() {
-        Ok(()) => None,
-        Err(e) => {
-            eprintln!("mcp_server: {e}; starting an embedded local gateway instead");
-            let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
-            let client = agenttrust_runtime::AgentTrustClient::builder()
-                .base_url(gateway.url())
-                .api_key(gateway.api_key())
-                .build()?;
-            let request =
-                agenttrust_runtime::api::agents::CreateAgentRequest::new("mcp-file-server");
-            let agent = client.agents().create(&request).await?;
-            agenttrust_runtime::Runtime::builder(client, agent.id).install()?;
-            eprintln!(
-                "mcp_server: gateway {} (key {})",
-                gateway.url(),
-                gateway.api_key()
-            );
-            Some(gateway)
+    let required = [
+        "AGENTTRUST_URL",
+        "AGENTTRUST_API_KEY",
+        "AGENTTRUST_AGENT_ID",
+    ];
+    let configured = match agenttrust::configured_from_env(&required) {
+        Ok(configured) => configured,
+        Err(message) => {
+            eprintln!("mcp_server: {message}");
+            return Ok(std::process::ExitCode::from(2));
         }
     };
+    let mut server = FileServer::new(root.clone());
+    let _gateway = if configured {
+        if let Err(e) = agenttrust_runtime::init_from_env() {
+            eprintln!("mcp_server: {e}");
+            return Ok(std::process::ExitCode::from(2));
+        }
+        None
+    } else {
+        let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+        let client = agenttrust_runtime::AgentTrustClient::builder()
+            .base_url(gateway.url())
+            .api_key(gateway.api_key())
+            .build()?;
+        let request = agenttrust_runtime::api::agents::CreateAgentRequest::new("mcp-file-server");
+        let agent = client.agents().create(&request).await?;
+        agenttrust_runtime::Runtime::builder(client, agent.id).install()?;
+        let notice = format!(
+            "No AgentTrust gateway is configured: checks go to an embedded local \
+                 development gateway at {} (set {} to use a real one).",
+            gateway.url(),
+            required.join(", ")
+        );
+        eprintln!("mcp_server: {notice} API key: {}", gateway.api_key());
+        server = server.with_notice(notice);
+        Some(gateway)
+    };
     eprintln!("mcp_server: serving {} over stdio", root.display());
-    let server = FileServer::new(root)
-        .serve(rmcp::transport::stdio())
-        .await?;
-    server.waiting().await?;
+    let running = server.serve(rmcp::transport::stdio()).await?;
+    running.waiting().await?;
     let _ = tokio::task::spawn_blocking(agenttrust_runtime::shutdown).await;
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -37,7 +37,9 @@ fn env(name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A gateway: the configured one, or an embedded local one.
+    // A partial configuration is an error, never a silent embedded gateway.
     let mut embedded: Option<GatewayHandle> = None;
+    agenttrust::configured_from_env(&["AGENTTRUST_URL", "AGENTTRUST_API_KEY"])?;
     let (url, key) = match (
         env("AGENTTRUST_URL").or_else(|| env("AGENTTRUST_BASE_URL")),
         env("AGENTTRUST_API_KEY"),

@@ -4,6 +4,66 @@
 
 use serde_json::Value;
 
+/// How an example finds its gateway, from the environment:
+/// `Ok(false)` when none of the AgentTrust variables is set (run with an
+/// embedded local gateway), `Ok(true)` when every one of `required` is set,
+/// and an error naming the missing ones for a partial configuration, which
+/// must never silently fall back to an embedded gateway. `AGENTTRUST_URL`
+/// is also satisfied by `AGENTTRUST_BASE_URL`; empty values count as unset.
+///
+/// # Errors
+/// A message naming what is set and what is missing.
+///
+/// ```
+/// let lookup = |name: &str| (name == "AGENTTRUST_URL").then(|| "http://127.0.0.1:8080".to_owned());
+/// let err = agenttrust::configured(&["AGENTTRUST_URL", "AGENTTRUST_API_KEY"], lookup).unwrap_err();
+/// assert!(err.contains("AGENTTRUST_API_KEY"));
+/// assert_eq!(agenttrust::configured(&["AGENTTRUST_URL"], |_| None), Ok(false));
+/// ```
+pub fn configured(
+    required: &[&str],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<bool, String> {
+    const ALL: [&str; 7] = [
+        "AGENTTRUST_URL",
+        "AGENTTRUST_BASE_URL",
+        "AGENTTRUST_API_KEY",
+        "AGENTTRUST_AGENT_ID",
+        "AGENTTRUST_SESSION_ID",
+        "AGENTTRUST_FAIL_OPEN",
+        "AGENTTRUST_CHECK_TIMEOUT",
+    ];
+    let set = |name: &str| lookup(name).is_some_and(|v| !v.trim().is_empty());
+    let present: Vec<&str> = ALL.iter().copied().filter(|n| set(n)).collect();
+    if present.is_empty() {
+        return Ok(false);
+    }
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|n| !(set(n) || (*n == "AGENTTRUST_URL" && set("AGENTTRUST_BASE_URL"))))
+        .collect();
+    if missing.is_empty() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "incomplete AgentTrust configuration: {} set but {} missing; set all of {} to use a \
+             gateway, or none of them for an embedded local one",
+            present.join(", "),
+            missing.join(", "),
+            required.join(", ")
+        ))
+    }
+}
+
+/// [`configured`] over the process environment.
+///
+/// # Errors
+/// As [`configured`].
+pub fn configured_from_env(required: &[&str]) -> Result<bool, String> {
+    configured(required, |name| std::env::var(name).ok())
+}
+
 /// Reads the telemetry events a local `agenttrust-gateway` stored, through
 /// its read-only extension `GET /api/v1/telemetry/events` (not part of the
 /// AgentTrust ID protocol, so not in the protocol client), filtered by

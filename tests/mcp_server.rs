@@ -67,10 +67,7 @@ mod plain {
             Ok(CallToolResult::success(vec![]))
         }
 
-        /// List the files in the sandbox. A sync tool: rmcp calls it inline on
-        /// its async dispatch path, and the guard's blocking check then moves
-        /// the worker's other tasks elsewhere (`block_in_place`) rather than
-        /// stalling them.
+        /// List the files in the sandbox.
         #[tool]
         fn list_files(&self) -> Result<CallToolResult, ErrorData> {
             Ok(CallToolResult::success(vec![]))
