@@ -1,6 +1,12 @@
 //! The root package of the agenttrust workspace: examples and end-to-end
 //! tests, and the one helper they share.
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
+
+/// The README's Rust blocks, compiled and run as doctests (warnings denied).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 use serde_json::Value;
 

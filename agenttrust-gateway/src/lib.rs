@@ -23,6 +23,7 @@
 //! serves one read-only extension, `GET /api/v1/telemetry/events`, listing
 //! the telemetry events it stored (filter with `agent_id` and `session_id`).
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod api;
 mod error;

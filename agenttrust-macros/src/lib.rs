@@ -6,6 +6,7 @@
 //!
 //! See `agenttrust_runtime::guarded` for the documentation.
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 mod args;
 mod expand;

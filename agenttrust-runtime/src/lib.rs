@@ -12,7 +12,8 @@
 //! let guard = AgentTrustGuard::builder(client.clone(), "ag_1").build();
 //! guard.check_with_effect("delete_file", "/tmp/x", Effect::Destructive).await?;
 //! guard.report("delete_file", true, 3);
-//! client.flush(std::time::Duration::from_secs(5)).await;
+//! let flushed = client.flush(std::time::Duration::from_secs(5)).await;
+//! assert!(flushed.is_delivered());
 //! # Ok(()) }
 //! ```
 //!
@@ -20,6 +21,7 @@
 //! the guard's `*_blocking` methods serve synchronous code, from plain
 //! threads or from inside a runtime, without panicking.
 #![deny(missing_docs)]
+#![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
 pub mod api;
 mod background;
@@ -95,7 +97,8 @@ pub use integrations::rmcp;
 ///         Err(ToolError::Denied(e)) => eprintln!("not allowed: {e} ({})", e.code()),
 ///         other => println!("{other:?}"),
 ///     }
-///     agenttrust_runtime::shutdown();
+///     let flushed = agenttrust_runtime::shutdown();
+///     assert!(flushed.is_delivered());
 ///     Ok(())
 /// }
 /// ```

@@ -37,7 +37,8 @@ tokio::task_local! {
 /// let client = AgentTrustClient::from_env()?;
 /// Runtime::builder(client, "ag_123").fail_open(false).install()?;
 /// // ... call #[guarded] functions ...
-/// agenttrust_runtime::shutdown();
+/// let flushed = agenttrust_runtime::shutdown();
+/// assert!(flushed.is_delivered());
 /// # Ok::<(), agenttrust_runtime::AgentTrustError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -261,6 +262,7 @@ pub fn init_from_env() -> Result<()> {
 ///     // #[guarded] sync calls in here use `rt`
 ///     42
 /// });
+/// assert_eq!(answer, 42);
 /// # }
 /// ```
 pub fn with_runtime<R>(runtime: &Runtime, f: impl FnOnce() -> R) -> R {

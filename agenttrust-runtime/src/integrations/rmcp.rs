@@ -2,7 +2,7 @@
 //! results the model can read.
 //!
 //! ```
-//! use agenttrust_runtime::{guarded, AgentTrustError};
+//! use agenttrust_runtime::guarded;
 //! use rmcp::model::{CallToolResult, ContentBlock};
 //! use rmcp::ErrorData;
 //!
