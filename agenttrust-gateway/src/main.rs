@@ -9,7 +9,13 @@ use clap::Parser;
 
 /// A local AgentTrust ID-compatible gateway for development and tests.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "The Guardian's rules, the authorization model (who may act in, read or \
+                  count against which session and approval) and the policy file format are in \
+                  the crate's README.md (https://docs.rs/agenttrust-gateway)."
+)]
 struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
