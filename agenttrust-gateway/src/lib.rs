@@ -94,7 +94,7 @@ impl GatewayBuilder {
             .unwrap_or_else(|| format!("sk_test_{}", uuid::Uuid::new_v4().simple()));
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
-        let router = api::router(self.policy, api_key.clone());
+        let (router, state) = api::router(self.policy, api_key.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -110,6 +110,7 @@ impl GatewayBuilder {
             api_key,
             stop: Some(stop),
             task: Some(task),
+            state,
         })
     }
 }
@@ -133,9 +134,33 @@ pub struct GatewayHandle {
     api_key: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    state: api::AppState,
+}
+
+impl std::fmt::Debug for api::Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
 }
 
 impl GatewayHandle {
+    /// Every record the gateway holds, as JSON with sorted keys: agents,
+    /// tokens (by id, never their secrets), sessions, approvals, and the
+    /// number of telemetry events. Two dumps are equal exactly when nothing
+    /// changed, which is how tests check that a rejected request changed
+    /// nothing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+    /// assert_eq!(gateway.dump()["agents"], serde_json::json!({}));
+    /// # Ok(()) }
+    /// ```
+    pub fn dump(&self) -> serde_json::Value {
+        self.state.store.lock().dump()
+    }
+
     /// The base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> &str {
         &self.url

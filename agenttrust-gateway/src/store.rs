@@ -134,6 +134,27 @@ pub(crate) struct Data {
 }
 
 impl Data {
+    /// Every record, keys sorted (see `GatewayHandle::dump`).
+    pub(crate) fn dump(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let by_key = |entries: Vec<(String, Value)>| {
+            Value::Object(entries.into_iter().collect::<Map<_, _>>())
+        };
+        json!({
+            "agents": by_key(self.agents.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "tokens": by_key(self.tokens.values().map(|t| (t.id.clone(), json!({
+                "agent_id": t.agent_id,
+                "scopes": t.scopes,
+                "session_id": t.session_id,
+                "revoked": t.revoked,
+                "expires_at": rfc3339(t.expires_at),
+            }))).collect()),
+            "sessions": by_key(self.sessions.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "approvals": by_key(self.approvals.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "events_total": self.events.len(),
+        })
+    }
+
     /// The session `id`, created (with `mode`) when a check names one the
     /// gateway has not seen, as the guards' random session ids are.
     pub(crate) fn session_for_check(

@@ -341,4 +341,82 @@ mod tests {
         assert!(errors(quote!(fail_open = "yes"))[0].contains("`true` or `false`"));
         assert!(errors(quote!("x"))[0].contains("key = value"));
     }
+
+    /// Arbitrary argument lists, from words the attribute knows and tokens it
+    /// does not: parsing never panics, every error says something, and an
+    /// accepted effect is always one of the four. Cases: `PROPTEST_CASES`
+    /// (default 256 here; run longer with `PROPTEST_CASES=100000`).
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn token() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "effect",
+                    "name",
+                    "summary",
+                    "on_deny",
+                    "success_if",
+                    "fail_open",
+                    "crate",
+                    "=",
+                    ",",
+                    "(",
+                    ")",
+                    "[",
+                    "]",
+                    "::",
+                    ".",
+                    "true",
+                    "false",
+                    "Self",
+                    "x",
+                    "1",
+                    "\"read\"",
+                    "\"mutating\"",
+                    "\"destructive\"",
+                    "\"admin\"",
+                    "\"delet\"",
+                    "\"\"",
+                    "\"a::b\"",
+                    "&",
+                    "|",
+                    "#",
+                    "'a",
+                    "async",
+                    "move",
+                    "{",
+                    "}",
+                ])
+                .prop_map(str::to_owned),
+                "[a-z_]{1,8}",
+                "\"[^\"\\\\]{0,8}\"",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_argument_list_parses_or_says_why(tokens in prop::collection::vec(token(), 0..12)) {
+                let Ok(stream) = tokens.join(" ").parse::<TokenStream>() else {
+                    return Ok(()); // not lexable: rustc itself rejects it before us
+                };
+                let (args, errors) = parse(stream);
+                for error in &errors {
+                    prop_assert!(!error.to_string().is_empty());
+                }
+                if let Some(effect) = &args.effect {
+                    prop_assert!(EFFECTS.contains(&effect.value().as_str()));
+                }
+            }
+
+            #[test]
+            fn any_effect_string_is_accepted_only_when_exact(value in "\\PC{0,16}") {
+                let lit = LitStr::new(&value, proc_macro2::Span::call_site());
+                let (args, errors) = parse(quote::quote!(effect = #lit));
+                prop_assert_eq!(errors.is_empty(), EFFECTS.contains(&value.as_str()));
+                prop_assert_eq!(args.effect.is_some(), errors.is_empty());
+            }
+        }
+    }
 }

@@ -33,7 +33,8 @@ pub(crate) struct Shared {
 
 pub(crate) type AppState = Arc<Shared>;
 
-pub(crate) fn router(policy: Policy, api_key: String) -> Router {
+/// The routes, and the state they share (kept by the handle for `dump`).
+pub(crate) fn router(policy: Policy, api_key: String) -> (Router, AppState) {
     let state: AppState = Arc::new(Shared {
         store: Store::default(),
         policy,
@@ -66,12 +67,13 @@ pub(crate) fn router(policy: Policy, api_key: String) -> Router {
             state.clone(),
             require_api_key,
         ));
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .merge(protected)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state.clone());
+    (router, state)
 }
 
 async fn health() -> Json<Value> {

@@ -112,6 +112,7 @@ impl<'a> ActionCheckRequest<'a> {
 /// assert!(r.elevation_required);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(remote = "Self")]
 pub struct ActionCheckResult {
     /// Whether the action may run. Required: an answer without it is not a
     /// check result.
@@ -137,6 +138,33 @@ pub struct ActionCheckResult {
     /// The approval to approve, when elevation is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
+}
+
+/// Only a JSON object is a check result: serde's derive would also read
+/// a JSON array positionally, so `[true]` would have allowed the call.
+impl<'de> Deserialize<'de> for ActionCheckResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+        impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+            type Value = ActionCheckResult;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a check result object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                ActionCheckResult::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly)
+    }
+}
+
+impl Serialize for ActionCheckResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ActionCheckResult::serialize(self, serializer)
+    }
 }
 
 fn nullable_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
@@ -193,5 +221,34 @@ impl Actions<'_> {
             endpoint: "/api/v1/agenttrust/check".to_owned(),
             source,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ActionCheckResult;
+
+    #[test]
+    fn only_an_object_is_a_check_result() {
+        for not_an_object in [
+            "[true]",
+            "[true, \"chk\"]",
+            "true",
+            "\"allowed\"",
+            "null",
+            "1",
+        ] {
+            assert!(
+                serde_json::from_str::<ActionCheckResult>(not_an_object).is_err(),
+                "{not_an_object} decoded as a check result"
+            );
+        }
+        let allowed: ActionCheckResult = serde_json::from_str(r#"{"allowed":true}"#).unwrap();
+        assert!(allowed.allowed);
+        let round_trip = serde_json::to_value(&allowed).unwrap();
+        assert_eq!(
+            round_trip,
+            serde_json::json!({"allowed": true, "elevation_required": false})
+        );
     }
 }
