@@ -2,7 +2,7 @@
 //! path ids sent to every route never get a 5xx (or kill the server), and a
 //! rejected request (4xx) never changes the gateway's state.
 //!
-//! Cases per run: `PROPTEST_CASES` (default 64, sized for CI). Run longer
+//! Cases per run: `PROPTEST_CASES` (proptest's default, 256: a few seconds). Run longer
 //! with `PROPTEST_CASES=5000 cargo test -p agenttrust-gateway --test properties`.
 
 mod common;

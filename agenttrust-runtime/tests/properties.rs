@@ -4,7 +4,7 @@
 //! The guard's decision is allowed only for a 2xx answer saying
 //! `"allowed": true` without an elevation.
 //!
-//! Cases per run: `PROPTEST_CASES` (default 64, sized for CI). Run longer
+//! Cases per run: `PROPTEST_CASES` (proptest's default, 256: a few seconds). Run longer
 //! with `PROPTEST_CASES=5000 cargo test -p agenttrust-runtime --test properties`.
 
 use std::sync::{Arc, Mutex};
