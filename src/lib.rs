@@ -10,6 +10,17 @@ pub struct ReadmeDoctests;
 
 use serde_json::Value;
 
+/// Every environment variable the runtime reads.
+pub const AGENTTRUST_VARS: [&str; 7] = [
+    "AGENTTRUST_URL",
+    "AGENTTRUST_BASE_URL",
+    "AGENTTRUST_API_KEY",
+    "AGENTTRUST_AGENT_ID",
+    "AGENTTRUST_SESSION_ID",
+    "AGENTTRUST_FAIL_OPEN",
+    "AGENTTRUST_CHECK_TIMEOUT",
+];
+
 /// How an example finds its gateway, from the environment:
 /// `Ok(false)` when none of the AgentTrust variables is set (run with an
 /// embedded local gateway), `Ok(true)` when every one of `required` is set,
@@ -30,17 +41,8 @@ pub fn configured(
     required: &[&str],
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<bool, String> {
-    const ALL: [&str; 7] = [
-        "AGENTTRUST_URL",
-        "AGENTTRUST_BASE_URL",
-        "AGENTTRUST_API_KEY",
-        "AGENTTRUST_AGENT_ID",
-        "AGENTTRUST_SESSION_ID",
-        "AGENTTRUST_FAIL_OPEN",
-        "AGENTTRUST_CHECK_TIMEOUT",
-    ];
     let set = |name: &str| lookup(name).is_some_and(|v| !v.trim().is_empty());
-    let present: Vec<&str> = ALL.iter().copied().filter(|n| set(n)).collect();
+    let present: Vec<&str> = AGENTTRUST_VARS.iter().copied().filter(|n| set(n)).collect();
     if present.is_empty() {
         return Ok(false);
     }

@@ -19,15 +19,7 @@ fn example() -> PathBuf {
 
 fn command() -> Command {
     let mut command = Command::new(example());
-    for var in [
-        "AGENTTRUST_URL",
-        "AGENTTRUST_BASE_URL",
-        "AGENTTRUST_API_KEY",
-        "AGENTTRUST_AGENT_ID",
-        "AGENTTRUST_SESSION_ID",
-        "AGENTTRUST_FAIL_OPEN",
-        "AGENTTRUST_CHECK_TIMEOUT",
-    ] {
+    for var in agenttrust::AGENTTRUST_VARS {
         command.env_remove(var);
     }
     command.arg(std::env::temp_dir());

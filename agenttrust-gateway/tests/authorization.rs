@@ -13,6 +13,14 @@ fn restricted_files() -> Policy {
 }
 
 impl Fixture {
+    /// Two agents, and an MCP session of the first (the owner).
+    async fn owner_intruder_and_session(&self) -> (String, String, Value) {
+        let owner = self.agent("owner", &[]).await;
+        let intruder = self.agent("intruder", &[]).await;
+        let session = self.mcp_session(&owner, "files").await;
+        (owner, intruder, session)
+    }
+
     async fn mcp_session(&self, agent: &str, server: &str) -> Value {
         let (status, body) = self
             .send(
@@ -118,9 +126,7 @@ async fn an_unbound_token_gets_one_session_of_its_own() {
 #[tokio::test]
 async fn a_token_cannot_be_bound_to_another_agents_session_or_an_unknown_one() {
     let f = Fixture::new(Policy::default()).await;
-    let owner = f.agent("owner", &[]).await;
-    let intruder = f.agent("intruder", &[]).await;
-    let session = f.mcp_session(&owner, "files").await;
+    let (owner, intruder, session) = f.owner_intruder_and_session().await;
     let id = session["session_id"].as_str().unwrap();
 
     let (status, body) = f.token(&intruder, Some(id)).await;
@@ -147,9 +153,7 @@ async fn a_token_cannot_be_bound_to_another_agents_session_or_an_unknown_one() {
 #[tokio::test]
 async fn a_check_in_another_agents_session_is_denied_and_not_counted() {
     let f = Fixture::new(Policy::default()).await;
-    let owner = f.agent("owner", &[]).await;
-    let intruder = f.agent("intruder", &[]).await;
-    let session = f.mcp_session(&owner, "files").await;
+    let (owner, intruder, session) = f.owner_intruder_and_session().await;
     let id = session["session_id"].as_str().unwrap();
 
     let verdict = f.check_in(&intruder, id, "read_file", "read").await;
@@ -278,9 +282,7 @@ async fn session_init_may_narrow_the_policy_but_never_widen_it() {
 #[tokio::test]
 async fn telemetry_only_goes_into_the_reporting_agents_own_sessions() {
     let f = Fixture::new(Policy::default()).await;
-    let owner = f.agent("owner", &[]).await;
-    let intruder = f.agent("intruder", &[]).await;
-    let session = f.mcp_session(&owner, "files").await;
+    let (owner, intruder, session) = f.owner_intruder_and_session().await;
     let id = session["session_id"].as_str().unwrap();
     let event = json!([{"event_type": "tool_end", "tool_name": "read_file", "duration_ms": 1, "success": true}]);
 

@@ -2,13 +2,14 @@
 //! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
 //! and the official `agenttrustid` SDK's check-then-report guard.
 //!
-//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE]`
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst]`
 //!
 //! Prints one table per gateway latency (0 and 1 ms) with medians over
 //! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
 //! and 64 callers, telemetry delivery, instruction counts (callgrind, when
 //! valgrind is installed) and compile cost, and writes it all as JSON.
 
+mod burst;
 mod compile_cost;
 mod instructions;
 mod stats;
@@ -42,6 +43,8 @@ pub struct Settings {
     compile: bool,
     callgrind: bool,
     only_compile: bool,
+    only_burst: bool,
+    burst: bool,
 }
 
 impl Settings {
@@ -66,6 +69,8 @@ impl Settings {
             compile: !flag("--no-compile"),
             callgrind: !flag("--no-callgrind"),
             only_compile: flag("--only-compile"),
+            only_burst: flag("--only-burst"),
+            burst: !flag("--no-burst"),
         }
     }
 }
@@ -390,7 +395,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration) -> Value {
 /// Events the gateway stored for a session.
 fn stored_events(s: &Setup, session: &str) -> usize {
     let url = format!(
-        "{}/api/v1/telemetry/events?session_id={session}",
+        "{}/api/v1/telemetry/events?session_id={session}&limit=0",
         s.gateway.url()
     );
     let body: Value = reqwest::blocking::Client::new()
@@ -508,6 +513,10 @@ fn main() {
         instructions::run_child(&mode);
         return;
     }
+    if let Some(args) = burst::child_mode() {
+        burst::run_child(&args);
+        return;
+    }
     eprintln!(
         "agenttrust bench: {} repetitions of {} calls per measurement",
         settings.reps, settings.calls
@@ -521,16 +530,27 @@ fn main() {
         );
         return;
     }
+    if settings.burst || settings.only_burst {
+        let s = setup(Duration::ZERO);
+        let count = |session: &str| stored_events(&s, session) as u64;
+        results.insert(
+            "telemetry_burst".to_owned(),
+            burst::measure(s.gateway.url(), s.gateway.api_key(), &s.agent_id, count),
+        );
+    }
     for ms in [0u64, 1] {
+        if settings.only_burst {
+            break;
+        }
         results.insert(
             format!("gateway_latency_{ms}ms"),
             measure_latency(&settings, Duration::from_millis(ms)),
         );
     }
-    if settings.callgrind {
+    if settings.callgrind && !settings.only_burst {
         results.insert("instructions_per_call".to_owned(), instructions::measure());
     }
-    if settings.compile {
+    if settings.compile && !settings.only_burst {
         results.insert(
             "compile_cost".to_owned(),
             compile_cost::measure(settings.quick),

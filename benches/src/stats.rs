@@ -108,6 +108,27 @@ pub fn print_table(results: &Value) {
             );
         }
     }
+    if let Some(b) = results.get("telemetry_burst") {
+        println!(
+            "\n== telemetry bursts (one thread calling report(); {} bytes per queued event, bound {}) ==",
+            b["queued_event_bytes"], b["capacity"]
+        );
+        println!(
+            "{:<22} {:>9} {:>9} {:>8} {:>10} {:>10} {:>12}",
+            "", "accepted", "stored", "dropped", "enqueue s", "drain s", "peak RSS MiB"
+        );
+        for (name, r) in b["runs"].as_object().into_iter().flatten() {
+            println!(
+                "{name:<22} {:>9} {:>9} {:>8} {:>10.2} {:>10.2} {:>12.1}",
+                r["accepted"],
+                r.get("stored_by_gateway").unwrap_or(&r["sent"]),
+                r["dropped"],
+                get(r, &["enqueue_secs"]),
+                get(r, &["drain_secs"]),
+                get(r, &["peak_rss_mib"]) - get(r, &["baseline_rss_mib"]),
+            );
+        }
+    }
     if let Some(i) = results.get("instructions_per_call") {
         println!(
             "\n== instructions per call (callgrind) ==\n{}",
