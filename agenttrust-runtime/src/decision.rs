@@ -135,3 +135,98 @@ pub(crate) async fn decide(
         Err(error) => Err(error),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Decision;
+    use crate::api::actions::ActionCheckResult;
+
+    fn allowed() -> Decision {
+        Decision::Allowed {
+            check_id: Some("chk".into()),
+            reason: None,
+        }
+    }
+    fn denied() -> Decision {
+        Decision::Denied {
+            reason: "no".into(),
+            check_id: Some("chk".into()),
+        }
+    }
+    fn elevation() -> Decision {
+        Decision::ElevationRequired {
+            reason: "ask".into(),
+            approval_id: "apr".into(),
+            check_id: None,
+        }
+    }
+    fn failed_open() -> Decision {
+        Decision::FailedOpen {
+            cause: "down".into(),
+        }
+    }
+
+    #[test]
+    fn only_allowed_and_failed_open_let_the_call_run() {
+        let runs: Vec<bool> = [allowed(), denied(), elevation(), failed_open()]
+            .iter()
+            .map(Decision::is_allowed)
+            .collect();
+        assert_eq!(runs, [true, false, false, true]);
+        assert_eq!(allowed().into_result().unwrap(), allowed());
+        assert_eq!(failed_open().into_result().unwrap(), failed_open());
+        let denial = denied().into_result().unwrap_err();
+        assert_eq!(
+            (denial.code(), denial.to_string().contains("no")),
+            ("ACTION_DENIED", true)
+        );
+        let elevated = elevation().into_result().unwrap_err();
+        assert_eq!(
+            (elevated.code(), elevated.approval_id()),
+            ("ELEVATION_REQUIRED", Some("apr"))
+        );
+    }
+
+    #[test]
+    fn reading_a_check_result() {
+        let read = |json: &str| {
+            Decision::from_result(serde_json::from_str::<ActionCheckResult>(json).unwrap())
+        };
+        assert_eq!(
+            read(r#"{"allowed":true,"check_id":"chk"}"#).unwrap(),
+            Decision::Allowed {
+                check_id: Some("chk".into()),
+                reason: None
+            }
+        );
+        assert_eq!(
+            read(r#"{"allowed":true,"reason":"fine"}"#).unwrap(),
+            Decision::Allowed {
+                check_id: None,
+                reason: Some("fine".into())
+            }
+        );
+        assert_eq!(
+            read(r#"{"allowed":false,"reason":""}"#).unwrap(),
+            Decision::Denied {
+                reason: "denied by the Guardian".into(),
+                check_id: None
+            }
+        );
+        // Elevation wins over a contradictory allow, and needs an approval id.
+        assert_eq!(
+            read(r#"{"allowed":true,"elevation_required":true,"approval_id":"apr"}"#).unwrap(),
+            Decision::ElevationRequired {
+                reason: "elevation required".into(),
+                approval_id: "apr".into(),
+                check_id: None
+            }
+        );
+        for no_id in [
+            r#"{"allowed":false,"elevation_required":true}"#,
+            r#"{"allowed":true,"elevation_required":true,"approval_id":""}"#,
+        ] {
+            assert_eq!(read(no_id).unwrap_err().code(), "PROTOCOL_ERROR", "{no_id}");
+        }
+    }
+}

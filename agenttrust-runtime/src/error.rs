@@ -258,3 +258,174 @@ impl From<AgentTrustError> for std::io::Error {
 
 /// `Result` with [`AgentTrustError`].
 pub type Result<T, E = AgentTrustError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::AgentTrustError as E;
+    use std::io::ErrorKind;
+
+    fn api(status: u16) -> E {
+        E::Api {
+            message: "m".into(),
+            code: format!("HTTP_{status}"),
+            status,
+        }
+    }
+
+    fn every_variant() -> Vec<E> {
+        let json = serde_json::from_str::<()>("x").unwrap_err();
+        vec![
+            E::ActionDenied {
+                message: "m".into(),
+                check_id: None,
+            },
+            E::ElevationRequired {
+                message: "m".into(),
+                approval_id: "apr_1".into(),
+            },
+            E::GuardianUnavailable {
+                message: "m".into(),
+            },
+            E::Authentication {
+                message: "m".into(),
+                status: 401,
+            },
+            E::Authorization {
+                message: "m".into(),
+                status: 403,
+            },
+            E::Validation {
+                message: "m".into(),
+                status: 422,
+            },
+            E::NotFound {
+                message: "m".into(),
+                status: 404,
+            },
+            E::Network {
+                message: "m".into(),
+                timeout: false,
+                source: None,
+            },
+            api(409),
+            E::Json {
+                endpoint: "/x".into(),
+                source: json,
+            },
+            E::ResponseTooLarge {
+                endpoint: "/x".into(),
+                limit: 1,
+            },
+            E::Protocol {
+                message: "m".into(),
+            },
+            E::Config {
+                message: "m".into(),
+            },
+        ]
+    }
+
+    /// The classification a wrong allow would hide behind: only transport
+    /// failures, timeouts, 5xx, 429, 408 and undecodable answers are
+    /// "unavailable" (what `fail_open` applies to); only the Guardian's no
+    /// is a denial.
+    #[test]
+    fn only_an_unreachable_guardian_is_unavailable_and_only_a_no_is_a_denial() {
+        let variants = every_variant();
+        let codes: Vec<(&str, bool, bool, Option<u16>)> = variants
+            .iter()
+            .map(|e| (e.code(), e.is_unavailable(), e.is_denial(), e.status()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("ACTION_DENIED", false, true, None),
+                ("ELEVATION_REQUIRED", false, true, None),
+                ("GUARDIAN_UNAVAILABLE", true, false, None),
+                ("AUTH_FAILED", false, false, Some(401)),
+                ("AUTH_DENIED", false, false, Some(403)),
+                ("VALIDATION_ERROR", false, false, Some(422)),
+                ("NOT_FOUND", false, false, Some(404)),
+                ("NETWORK_ERROR", true, false, None),
+                ("HTTP_409", false, false, Some(409)),
+                ("PARSE_ERROR", true, false, None),
+                ("RESPONSE_TOO_LARGE", true, false, None),
+                ("PROTOCOL_ERROR", false, false, None),
+                ("CONFIG_ERROR", false, false, None),
+            ]
+        );
+        for (status, unavailable) in [
+            (300, false),
+            (399, false),
+            (400, false),
+            (407, false),
+            (408, true),
+            (409, false),
+            (418, false),
+            (428, false),
+            (429, true),
+            (430, false),
+            (499, false),
+            (500, true),
+            (502, true),
+            (503, true),
+            (599, true),
+        ] {
+            assert_eq!(api(status).is_unavailable(), unavailable, "HTTP {status}");
+        }
+    }
+
+    #[test]
+    fn only_an_elevation_has_an_approval_id() {
+        for e in every_variant() {
+            let expected = matches!(e, E::ElevationRequired { .. }).then_some("apr_1");
+            assert_eq!(e.approval_id(), expected, "{e}");
+        }
+    }
+
+    #[test]
+    fn io_errors_keep_the_kind_and_the_source() {
+        let kinds: Vec<ErrorKind> = every_variant()
+            .into_iter()
+            .map(|e| {
+                let code = e.code().to_owned();
+                let io = std::io::Error::from(e);
+                let inner = io.get_ref().and_then(|s| s.downcast_ref::<E>());
+                assert_eq!(
+                    inner.map(E::code),
+                    Some(code.as_str()),
+                    "the source is kept"
+                );
+                io.kind()
+            })
+            .collect();
+        use ErrorKind::{ConnectionRefused, Other, PermissionDenied};
+        assert_eq!(
+            kinds,
+            [
+                PermissionDenied,
+                PermissionDenied,
+                ConnectionRefused,
+                PermissionDenied,
+                PermissionDenied,
+                Other,
+                Other,
+                Other,
+                Other,
+                Other,
+                Other,
+                Other,
+                Other,
+            ]
+        );
+    }
+
+    #[test]
+    fn config_errors_carry_their_message() {
+        let e = E::config("set base_url");
+        assert!(
+            matches!(&e, E::Config { message } if message == "set base_url"),
+            "{e:?}"
+        );
+    }
+}

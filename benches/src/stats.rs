@@ -120,9 +120,12 @@ pub fn print_table(results: &Value) {
         for (name, r) in b["runs"].as_object().into_iter().flatten() {
             println!(
                 "{name:<22} {:>9} {:>9} {:>8} {:>10.2} {:>10.2} {:>12.1}",
-                r["accepted"],
-                r.get("stored_by_gateway").unwrap_or(&r["sent"]),
-                r["dropped"],
+                get(r, &["accepted"]),
+                r.get("stored_by_gateway")
+                    .unwrap_or(&r["sent"])
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+                get(r, &["dropped"]),
                 get(r, &["enqueue_secs"]),
                 get(r, &["drain_secs"]),
                 get(r, &["peak_rss_mib"]) - get(r, &["baseline_rss_mib"]),
