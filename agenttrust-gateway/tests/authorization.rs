@@ -126,7 +126,7 @@ async fn an_unbound_token_gets_one_session_of_its_own() {
 #[tokio::test]
 async fn a_token_cannot_be_bound_to_another_agents_session_or_an_unknown_one() {
     let f = Fixture::new(Policy::default()).await;
-    let (owner, intruder, session) = f.owner_intruder_and_session().await;
+    let (_owner, intruder, session) = f.owner_intruder_and_session().await;
     let id = session["session_id"].as_str().unwrap();
 
     let (status, body) = f.token(&intruder, Some(id)).await;
