@@ -380,3 +380,22 @@ async fn the_default_check_timeout_is_three_seconds() {
         "{waited:?}"
     );
 }
+
+#[test]
+fn a_guard_debug_shows_its_settings_and_never_the_key() {
+    let client = AgentTrustClient::builder()
+        .base_url("http://127.0.0.1:9")
+        .api_key("sk_live_secret")
+        .build()
+        .unwrap();
+    let guard = AgentTrustGuard::builder(client, "ag_dbg")
+        .session_id("sess_dbg")
+        .fail_open(true)
+        .check_timeout(Duration::from_millis(250))
+        .build();
+    let shown = format!("{guard:?}");
+    for part in ["ag_dbg", "sess_dbg", "fail_open: true", "250ms"] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+    assert!(!shown.contains("secret"), "{shown}");
+}

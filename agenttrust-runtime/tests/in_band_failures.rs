@@ -18,6 +18,24 @@ fn nested_sync(fail: bool) -> Result<Result<u8, std::fmt::Error>, AgentTrustErro
     Ok(if fail { Err(std::fmt::Error) } else { Ok(1) })
 }
 
+#[derive(Debug)]
+struct Foreign;
+
+fn to_foreign(_: AgentTrustError) -> Foreign {
+    Foreign
+}
+
+// `on_deny` for an error type without `From<AgentTrustError>`: success is
+// still read from the Result.
+#[guarded(effect = "read", on_deny = to_foreign)]
+fn with_on_deny(fail: bool) -> Result<u8, Foreign> {
+    if fail {
+        Err(Foreign)
+    } else {
+        Ok(1)
+    }
+}
+
 async fn setup() -> (wiremock::MockServer, Runtime) {
     let server = common::server().await;
     common::allow_all_checks(&server).await;
@@ -41,7 +59,7 @@ async fn reported(server: &wiremock::MockServer, rt: &Runtime) -> Vec<(bool, Opt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_nested_err_is_a_failure_with_the_inner_error_type() {
+async fn a_nested_err_or_an_on_deny_result_err_is_a_failure_with_its_error_type() {
     let (server, rt) = setup().await;
     rt.scope(async {
         nested(false).await.unwrap().unwrap();
@@ -51,6 +69,8 @@ async fn a_nested_err_is_a_failure_with_the_inner_error_type() {
     agenttrust_runtime::with_runtime(&rt, || {
         tokio::task::block_in_place(|| {
             nested_sync(true).unwrap().unwrap_err();
+            with_on_deny(false).unwrap();
+            with_on_deny(true).unwrap_err();
         })
     });
     let got = reported(&server, &rt).await;
@@ -60,6 +80,8 @@ async fn a_nested_err_is_a_failure_with_the_inner_error_type() {
             (true, None),
             (false, Some("core::num::error::ParseIntError".to_owned())),
             (false, Some("core::fmt::Error".to_owned())),
+            (true, None),
+            (false, Some("in_band_failures::Foreign".to_owned())),
         ]
     );
 }

@@ -345,3 +345,28 @@ async fn dropping_guard_clones_does_not_post_a_batch_per_call() {
     );
     assert_eq!(posts[0]["events"].as_array().unwrap().len(), 10);
 }
+
+#[tokio::test]
+async fn dropping_the_last_guard_handle_sends_its_events_without_waiting_for_the_timer() {
+    let server = common::server().await;
+    sink(&server, ResponseTemplate::new(200)).await;
+    // The timer alone would hold these three events for a minute.
+    let client = client_with(
+        &server,
+        fast_retry().flush_interval(Duration::from_secs(60)),
+    );
+    let guard = AgentTrustGuard::builder(client.clone(), "ag_1").build();
+    for i in 0..3 {
+        guard.report("t", true, i);
+    }
+    drop(guard);
+    let started = Instant::now();
+    while telemetry_events(&server).await.len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the guard's drop did not send its events"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.telemetry_stats().sent, 3);
+}
