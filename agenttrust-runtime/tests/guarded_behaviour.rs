@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use agenttrust_runtime::{guarded, with_runtime, AgentTrustError, Runtime};
@@ -21,18 +20,26 @@ enum ToolError {
     DiskFull,
 }
 
-static BODY_RUNS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Bodies run on this thread: per thread, so tests running in parallel
+    /// (whose bodies run on their own test threads) do not count here.
+    static BODY_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn body_ran() {
+    BODY_RUNS.with(|n| n.set(n.get() + 1));
+}
 
 #[guarded(effect = "read")]
 async fn read_file(ms: u64) -> Result<&'static str, ToolError> {
-    BODY_RUNS.fetch_add(1, Ordering::SeqCst);
+    body_ran();
     tokio::time::sleep(Duration::from_millis(ms)).await;
     Ok("contents")
 }
 
 #[guarded(effect = "destructive")]
 fn delete_file(fail: bool) -> Result<(), ToolError> {
-    BODY_RUNS.fetch_add(1, Ordering::SeqCst);
+    body_ran();
     std::thread::sleep(Duration::from_millis(15));
     if fail {
         Err(ToolError::DiskFull)?;
@@ -42,7 +49,7 @@ fn delete_file(fail: bool) -> Result<(), ToolError> {
 
 #[guarded(effect = "admin", name = "rm_rf")]
 fn admin_tool() -> anyhow::Result<()> {
-    BODY_RUNS.fetch_add(1, Ordering::SeqCst);
+    body_ran();
     Ok(())
 }
 
@@ -138,7 +145,7 @@ async fn allowed_async_call_runs_the_body_and_reports_success_with_its_duration(
 async fn denied_and_elevated_calls_never_run_the_body_and_report_nothing() {
     let server = guardian().await;
     let rt = runtime(&server, "ag_deny");
-    let before = BODY_RUNS.load(Ordering::SeqCst);
+    let before = BODY_RUNS.with(std::cell::Cell::get);
     let err = with_runtime(&rt, admin_tool).unwrap_err();
     let err = err
         .downcast::<AgentTrustError>()
@@ -152,7 +159,7 @@ async fn denied_and_elevated_calls_never_run_the_body_and_report_nothing() {
         }
         other => panic!("expected elevation, got {other:?}"),
     }
-    assert_eq!(BODY_RUNS.load(Ordering::SeqCst), before, "no body ran");
+    assert_eq!(BODY_RUNS.with(std::cell::Cell::get), before, "no body ran");
     assert!(events_after_flush(&server, &rt).await.is_empty());
 }
 
