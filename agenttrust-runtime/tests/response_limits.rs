@@ -122,3 +122,60 @@ async fn a_declared_oversized_length_is_refused_before_reading() {
     let ok = client(&server.uri(), 4 * 1024 * 1024).health().await;
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+/// A JSON body of exactly `len` bytes with `allowed: true` (or a list).
+fn padded(len: usize, prefix: &str) -> Vec<u8> {
+    let mut body = prefix.as_bytes().to_vec();
+    let suffix = b"\"}";
+    body.resize(len - suffix.len(), b'a');
+    body.extend_from_slice(suffix);
+    body
+}
+
+#[tokio::test]
+async fn the_default_caps_are_256_kib_for_a_verdict_and_8_mib_otherwise() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::builder().start().await;
+    let verdict = |len| padded(len, r#"{"allowed":true,"reason":""#);
+    let list = |len| padded(len, r#"{"agents":[],"pad":""#);
+    for (route, body) in [
+        ("/api/v1/agenttrust/check", verdict(256 * 1024)),
+        ("/api/v1/agents", list(8 * 1024 * 1024)),
+    ] {
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&server)
+            .await;
+    }
+    let defaults = AgentTrustClient::builder()
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    let guard = AgentTrustGuard::builder(defaults.clone(), "ag_1").build();
+    guard
+        .check("read_file", "")
+        .await
+        .expect("a verdict of exactly 256 KiB is read");
+    defaults
+        .agents()
+        .list(None)
+        .await
+        .expect("a list of exactly 8 MiB is read");
+
+    server.reset().await;
+    for (route, body) in [
+        ("/api/v1/agenttrust/check", verdict(256 * 1024 + 1)),
+        ("/api/v1/agents", list(8 * 1024 * 1024 + 1)),
+    ] {
+        Mock::given(path(route))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body))
+            .mount(&server)
+            .await;
+    }
+    let err = guard.check("read_file", "").await.unwrap_err();
+    assert!(err.to_string().contains("262144"), "{err}");
+    let err = defaults.agents().list(None).await.unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_TOO_LARGE");
+    assert!(err.to_string().contains("8388608"), "{err}");
+}

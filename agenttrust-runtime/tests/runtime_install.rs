@@ -29,6 +29,17 @@ fn init_from_env_installs_once_and_shutdown_flushes() {
     std::env::set_var("AGENTTRUST_SESSION_ID", "sess_env");
     std::env::set_var("AGENTTRUST_FAIL_OPEN", "false");
 
+    // The client alone reads the same variables.
+    let from_env = agenttrust_runtime::AgentTrustClient::from_env().unwrap();
+    assert_eq!(
+        (from_env.base_url(), from_env.has_api_key()),
+        (server.uri().as_str(), true)
+    );
+    let built = agenttrust_runtime::AgentTrustClientBuilder::from_env()
+        .build()
+        .unwrap();
+    assert_eq!(built.base_url(), server.uri());
+
     agenttrust_runtime::init_from_env().unwrap();
     let again = agenttrust_runtime::init_from_env().unwrap_err();
     assert_eq!(again.code(), "CONFIG_ERROR");
