@@ -59,6 +59,37 @@ async fn health_is_a_get_with_the_api_key() {
 }
 
 #[tokio::test]
+async fn a_custom_user_agent_and_default_headers_are_sent() {
+    let server = common::server().await;
+    mount(
+        &server,
+        "GET",
+        "/health",
+        None,
+        ok(json!({"status":"healthy"})),
+    )
+    .await;
+    let client = agenttrust_runtime::AgentTrustClient::builder()
+        .base_url(server.uri())
+        .api_key(KEY)
+        .user_agent("my-agent/2.0")
+        .default_header("X-Team", "agents")
+        .connect_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    client.health().await.unwrap();
+    let req = &server.received_requests().await.unwrap()[0];
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("user-agent").as_deref(), Some("my-agent/2.0"));
+    assert_eq!(header("x-team").as_deref(), Some("agents"));
+}
+
+#[tokio::test]
 async fn agents_create_sends_canonical_body_and_accepts_both_shapes() {
     let server = common::server().await;
     let expected =

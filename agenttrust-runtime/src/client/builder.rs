@@ -312,12 +312,16 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("allow_insecure_http"), "{err}");
-        AgentTrustClientBuilder::default()
+        let allowed = AgentTrustClientBuilder::default()
             .base_url("http://gateway.example.com")
             .api_key("sk_live_x")
             .allow_insecure_http(true)
             .build()
             .unwrap();
+        assert_eq!(
+            (allowed.base_url(), allowed.has_api_key()),
+            ("http://gateway.example.com", true)
+        );
         for ok in [
             "http://localhost:1",
             "http://127.0.0.2:9",
@@ -330,6 +334,29 @@ mod tests {
                 .build()
                 .unwrap();
         }
+    }
+
+    #[test]
+    fn every_setting_is_kept_by_the_builder() {
+        let b = AgentTrustClientBuilder::default()
+            .connect_timeout(Duration::from_millis(1500))
+            .check_timeout(Duration::from_millis(700))
+            .max_response_bytes(4096)
+            .user_agent("ua/1");
+        assert_eq!(
+            (
+                b.connect_timeout,
+                b.check_timeout,
+                b.max_response_bytes,
+                b.user_agent.as_str()
+            ),
+            (
+                Some(Duration::from_millis(1500)),
+                Duration::from_millis(700),
+                4096,
+                "ua/1"
+            )
+        );
     }
 
     #[test]
