@@ -399,3 +399,25 @@ fn a_guard_debug_shows_its_settings_and_never_the_key() {
     }
     assert!(!shown.contains("secret"), "{shown}");
 }
+
+#[test]
+fn one_client_serves_calls_from_many_runtimes_in_turn() {
+    // Each runtime gets a pool of its own; old ones are let go past a bound.
+    let (server_rt, server) = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(guardian(
+            ResponseTemplate::new(200).set_body_json(json!({"allowed": true})),
+        ));
+        (rt, server)
+    };
+    let client = client_for(&server);
+    let g = guard(client).build();
+    for _ in 0..40 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(g.check("read_file", "")).expect("allowed");
+    }
+    drop(server_rt);
+}

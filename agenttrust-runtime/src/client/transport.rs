@@ -475,6 +475,29 @@ mod tests {
     #[test]
     fn api_key_is_redacted() {
         let key = ApiKey::new("sk_live_secret".into());
-        assert!(!format!("{key:?}").contains("secret"));
+        assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+        let client = crate::AgentTrustClient::builder()
+            .base_url("http://127.0.0.1:9/gw")
+            .api_key("sk_live_secret")
+            .build()
+            .unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("http://127.0.0.1:9/gw") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn an_error_body_is_read_for_its_message_up_to_16_kib() {
+        let long = "x".repeat(10_000);
+        let body = serde_json::to_vec(&serde_json::json!({ "message": long })).unwrap();
+        let e = status_error(StatusCode::CONFLICT, &body);
+        assert!(
+            matches!(&e, AgentTrustError::Api { message, .. } if *message == long),
+            "{e}"
+        );
+        assert_eq!(MAX_ERROR_BODY, 16 * 1024);
     }
 }
