@@ -179,3 +179,45 @@ async fn the_default_caps_are_256_kib_for_a_verdict_and_8_mib_otherwise() {
     assert_eq!(err.code(), "RESPONSE_TOO_LARGE");
     assert!(err.to_string().contains("8388608"), "{err}");
 }
+
+/// A server answering with `chunks`, each its own write (50 ms apart), and
+/// no Content-Length: the cap must hold on the stream itself.
+async fn chunked_server(chunks: Vec<&'static str>) -> String {
+    let app = Router::new().fallback(move || {
+        let chunks = chunks.clone();
+        async move {
+            let stream = futures_util::stream::unfold(chunks.into_iter(), |mut rest| async move {
+                let chunk = rest.next()?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from_static(chunk.as_bytes())),
+                    rest,
+                ))
+            });
+            Body::from_stream(stream)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn the_cap_is_exact_on_a_chunked_stream() {
+    // 20 bytes in two chunks: exactly the cap, read.
+    let url = chunked_server(vec![r#"{"status":""#, r#"abcdefg"}"#]).await;
+    let health = client(&url, 20)
+        .health()
+        .await
+        .expect("20 bytes fit a 20-byte cap");
+    assert_eq!(health.status, "abcdefg");
+    // 21 bytes in two chunks: one over, refused.
+    let url = chunked_server(vec![r#"{"status":""#, r#"abcdefgh"}"#]).await;
+    let err = client(&url, 20).health().await.unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_TOO_LARGE", "{err}");
+    // 21 bytes in a single chunk: refused too.
+    let url = chunked_server(vec![r#"{"status":"abcdefgh"}"#]).await;
+    let err = client(&url, 20).health().await.unwrap_err();
+    assert_eq!(err.code(), "RESPONSE_TOO_LARGE", "{err}");
+}
