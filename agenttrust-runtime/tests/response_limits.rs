@@ -212,6 +212,9 @@ async fn the_cap_is_exact_on_a_chunked_stream() {
         .await
         .expect("20 bytes fit a 20-byte cap");
     assert_eq!(health.status, "abcdefg");
+    // 20 bytes in one chunk: read too.
+    let url = chunked_server(vec![r#"{"status":"abcdefg"}"#]).await;
+    assert!(client(&url, 20).health().await.is_ok());
     // 21 bytes in two chunks: one over, refused.
     let url = chunked_server(vec![r#"{"status":""#, r#"abcdefgh"}"#]).await;
     let err = client(&url, 20).health().await.unwrap_err();
