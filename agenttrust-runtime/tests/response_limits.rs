@@ -224,3 +224,34 @@ async fn the_cap_is_exact_on_a_chunked_stream() {
     let err = client(&url, 20).health().await.unwrap_err();
     assert_eq!(err.code(), "RESPONSE_TOO_LARGE", "{err}");
 }
+
+#[tokio::test]
+async fn an_endless_error_body_is_read_only_for_its_first_bytes() {
+    // A 503 whose body never ends: the client reads the first 16 KiB for a
+    // message and answers, instead of reading until the request timeout.
+    let app = Router::new().fallback(|| async {
+        let chunk = Bytes::from(vec![b'x'; 4096]);
+        let endless = futures_util::stream::unfold(chunk, |chunk| async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            Some((Ok::<_, std::io::Error>(chunk.clone()), chunk))
+        });
+        (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Body::from_stream(endless),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let started = std::time::Instant::now();
+    let err = client(&format!("http://{addr}"), 1024)
+        .health()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
