@@ -255,3 +255,26 @@ async fn an_endless_error_body_is_read_only_for_its_first_bytes() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn an_error_body_past_16_kib_is_not_parsed_for_its_message() {
+    let server = wiremock::MockServer::builder().start().await;
+    let body = serde_json::to_vec(&serde_json::json!({"message": "x".repeat(20_000)})).unwrap();
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(409).set_body_bytes(body))
+        .mount(&server)
+        .await;
+    let err = client(&server.uri(), 1024).health().await.unwrap_err();
+    // Only the first 16 KiB were read: not JSON, so the message is the
+    // start of the raw text, cut to 500 characters.
+    let agenttrust_runtime::AgentTrustError::Api {
+        message,
+        status: 409,
+        ..
+    } = err
+    else {
+        panic!("{err}");
+    };
+    assert!(message.starts_with(r#"{"message":"xxx"#), "{message}");
+    assert_eq!(message.chars().count(), 500);
+}
