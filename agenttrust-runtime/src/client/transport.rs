@@ -470,6 +470,14 @@ mod tests {
         assert!(
             matches!(e, AgentTrustError::NotFound { ref message, .. } if message == "HTTP 404 error")
         );
+        // Empty messages are no messages.
+        for empty in [&br#"{"error":""}"#[..], br#"{"message":"","error":""}"#] {
+            let e = status_error(StatusCode::BAD_GATEWAY, empty);
+            assert!(
+                matches!(e, AgentTrustError::Api { ref message, .. } if message == "HTTP 502 error"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
