@@ -445,6 +445,110 @@ mod tests {
     }
 
     #[test]
+    fn a_given_effect_wins_over_the_name() {
+        let policy = Policy::default();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        // A destructive-sounding name with a read effect is a read.
+        let v = decide(
+            &policy,
+            &mut data,
+            &check("delete_cache", Some("read")),
+            now,
+        );
+        assert!(
+            v.allowed && v.reason == "read action allowed",
+            "{}",
+            v.reason
+        );
+        // A read-sounding name with a mutating (or "write") effect is a write.
+        for effect in ["mutating", "write"] {
+            let v = decide(&policy, &mut data, &check("search", Some(effect)), now);
+            assert!(
+                v.allowed && v.reason == "mutating action allowed",
+                "{}",
+                v.reason
+            );
+        }
+        let s = &data.sessions["s"];
+        assert_eq!((s.read_calls, s.write_calls), (1, 2));
+    }
+
+    #[test]
+    fn elevation_reasons_say_why() {
+        let policy = Policy::default();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        let v = decide(&policy, &mut data, &check("wipe", Some("destructive")), now);
+        assert_eq!(v.reason, "destructive action `wipe` requires approval");
+        data.sessions.insert(
+            "s".into(),
+            new_session("s".into(), "ag", "mcp", None, "supervised", vec![]),
+        );
+        let v = decide(&policy, &mut data, &check("search", Some("read")), now);
+        assert_eq!(
+            v.reason,
+            "session is supervised: `search` requires approval"
+        );
+    }
+
+    #[test]
+    fn an_approval_allows_until_the_window_ends_not_at_its_end() {
+        let window = std::time::Duration::from_secs(60);
+        let policy = Policy::default().elevation_window(window);
+        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        let mut data = data_with_agent(&[]);
+        let v = decide(&policy, &mut data, &check("wipe", Some("destructive")), t0);
+        let id = v.approval_id.unwrap();
+        let approval = data.approvals.get_mut(&id).unwrap();
+        approval.status = ApprovalStatus::Approved;
+        approval.decided = Some(t0);
+        approval.decided_by = Some("ops".into());
+        let at = |secs| t0 + std::time::Duration::from_secs(secs);
+        assert!(
+            decide(
+                &policy,
+                &mut data,
+                &check("wipe", Some("destructive")),
+                at(59)
+            )
+            .allowed
+        );
+        let v = decide(
+            &policy,
+            &mut data,
+            &check("wipe", Some("destructive")),
+            at(60),
+        );
+        assert!(
+            !v.allowed && v.elevation_required,
+            "the window is over at its end"
+        );
+    }
+
+    #[test]
+    fn a_pending_approval_is_reused_only_for_the_same_agent_and_tool() {
+        let policy = Policy::default();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        let mut other = data.agents["ag"].clone();
+        other.id = "other".into();
+        data.agents.insert("other".into(), other);
+        let id = |data: &mut Data, agent, tool| {
+            let c = Check {
+                agent_id: agent,
+                session_id: None,
+                ..check(tool, Some("destructive"))
+            };
+            decide(&policy, data, &c, now).approval_id.unwrap()
+        };
+        let first = id(&mut data, "ag", "wipe");
+        assert_eq!(id(&mut data, "ag", "wipe"), first);
+        assert_ne!(id(&mut data, "ag", "drop_db"), first, "another tool");
+        assert_ne!(id(&mut data, "other", "wipe"), first, "another agent");
+    }
+
+    #[test]
     fn classification() {
         assert_eq!(classify("delete_file"), "destructive");
         assert_eq!(classify("DropTable"), "destructive");

@@ -255,8 +255,20 @@ async fn session_init_may_narrow_the_policy_but_never_widen_it() {
         .await;
     assert_eq!(status, 403, "open under a supervised policy: {answer}");
 
-    // Narrowing is fine: a subset ceiling, or a restricted session where the
-    // policy leaves sessions open.
+    // Narrowing is fine: a subset ceiling (empty or not), or a restricted
+    // session where the policy leaves sessions open.
+    let (status, answer) = f
+        .send(
+            "POST",
+            "/mcp/sessions/init",
+            Some(json!({"agent_id": agent, "server_id": "files", "scope_ceiling": ["read_file"]})),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["scope_ceiling"].clone()),
+        (200, json!(["read_file"])),
+        "{answer}"
+    );
     let (status, answer) = f
         .send(
             "POST",
