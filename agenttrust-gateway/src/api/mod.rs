@@ -96,8 +96,11 @@ async fn require_api_key(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // Compared in constant time, so the answer's timing does not leak how
+    // much of a guessed key was right.
+    use subtle::ConstantTimeEq;
     match request.headers().get("x-api-key").map(|v| v.as_bytes()) {
-        Some(key) if key == state.api_key.as_bytes() => Ok(next.run(request).await),
+        Some(key) if bool::from(key.ct_eq(state.api_key.as_bytes())) => Ok(next.run(request).await),
         Some(_) => Err(ApiError::unauthorized("invalid API key")),
         None => Err(ApiError::unauthorized(
             "missing API key: send it in the X-API-Key header",
