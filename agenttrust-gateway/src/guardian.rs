@@ -293,6 +293,18 @@ mod tests {
         data
     }
 
+    /// Active agents with these ids and no capabilities.
+    fn data_with_agents(ids: &[&str]) -> Data {
+        let mut data = data_with_agent(&[]);
+        let template = data.agents["ag"].clone();
+        for id in ids {
+            let mut agent = template.clone();
+            agent.id = (*id).to_owned();
+            data.agents.insert((*id).to_owned(), agent);
+        }
+        data
+    }
+
     fn check<'a>(tool: &'a str, effect: Option<&'a str>) -> Check<'a> {
         Check {
             agent_id: "ag",
@@ -388,10 +400,7 @@ mod tests {
     fn another_agents_session_is_refused_and_untouched() {
         let policy = Policy::default();
         let now = SystemTime::now();
-        let mut data = data_with_agent(&[]);
-        let mut other = data.agents["ag"].clone();
-        other.id = "intruder".into();
-        data.agents.insert("intruder".into(), other);
+        let mut data = data_with_agents(&["ag", "intruder"]);
         data.sessions.insert(
             "s".into(),
             new_session(
@@ -530,10 +539,7 @@ mod tests {
     fn a_pending_approval_is_reused_only_for_the_same_agent_and_tool() {
         let policy = Policy::default();
         let now = SystemTime::now();
-        let mut data = data_with_agent(&[]);
-        let mut other = data.agents["ag"].clone();
-        other.id = "other".into();
-        data.agents.insert("other".into(), other);
+        let mut data = data_with_agents(&["ag", "other"]);
         let id = |data: &mut Data, agent, tool| {
             let c = Check {
                 agent_id: agent,
