@@ -322,6 +322,8 @@ mod tests {
             (allowed.base_url(), allowed.has_api_key()),
             ("http://gateway.example.com", true)
         );
+        let keyless = AgentTrustClientBuilder::default().build().unwrap();
+        assert!(!keyless.has_api_key());
         for ok in [
             "http://localhost:1",
             "http://127.0.0.2:9",
