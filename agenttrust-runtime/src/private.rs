@@ -290,9 +290,7 @@ impl<R> Returns<R> {
     /// Uses `judge` instead of the return type's own rule when there is one.
     #[must_use]
     pub fn in_band(mut self, judge: Option<Judge<R>>) -> Self {
-        if let Some(judge) = judge {
-            self.judge = judge;
-        }
+        self.judge = self.judge.in_band(judge);
         self
     }
 

@@ -232,7 +232,6 @@ impl AgentTrustClientBuilder {
         })?;
         let limits = Limits {
             max_response_bytes: self.max_response_bytes,
-            max_check_response_bytes: MAX_CHECK_RESPONSE_BYTES,
             check_timeout: self.check_timeout,
         };
         let transport = Transport::new(

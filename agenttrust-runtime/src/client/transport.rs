@@ -52,10 +52,9 @@ pub(crate) struct RequestOptions {
 /// The size limits and the check deadline of a client.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// The largest 2xx body of any endpoint but the check.
+    /// The largest 2xx body of any endpoint but the check (a check's is
+    /// always `MAX_CHECK_RESPONSE_BYTES`).
     pub(crate) max_response_bytes: usize,
-    /// The largest check answer.
-    pub(crate) max_check_response_bytes: usize,
     /// The deadline of one check, connect to last byte.
     pub(crate) check_timeout: std::time::Duration,
 }
@@ -137,7 +136,7 @@ impl Transport {
     pub(crate) fn check_options(&self, timeout: Option<std::time::Duration>) -> RequestOptions {
         RequestOptions {
             timeout: Some(timeout.unwrap_or(self.limits.check_timeout)),
-            max_body: self.limits.max_check_response_bytes,
+            max_body: super::MAX_CHECK_RESPONSE_BYTES,
         }
     }
 
@@ -204,7 +203,7 @@ impl Transport {
         body: Option<&B>,
         options: RequestOptions,
     ) -> Result<Answer> {
-        let mut request = self.http()?.request(method, url.clone());
+        let mut request = self.http()?.request(method, url);
         if let Some(key) = &self.api_key_header {
             request = request.header("X-API-Key", key.clone());
         }
@@ -219,16 +218,16 @@ impl Transport {
             })?;
             request = request.body(bytes);
         }
-        let response = request.send().await.map_err(network_error)?;
+        let mut response = request.send().await.map_err(network_error)?;
         let status = response.status();
         if status.is_redirection() {
-            return Err(redirect_error(&url, status, response.headers()));
+            return Err(redirect_error(response.url(), status, response.headers()));
         }
         if status.is_success() {
-            let body = read_capped(response, options.max_body)
+            let body = read_capped(&mut response, options.max_body)
                 .await?
                 .ok_or_else(|| AgentTrustError::ResponseTooLarge {
-                    endpoint: url.path().to_owned(),
+                    endpoint: response.url().path().to_owned(),
                     limit: options.max_body,
                 })?;
             Ok(Answer { body })
@@ -266,7 +265,7 @@ impl Transport {
 /// Reads a body of at most `limit` bytes, chunk by chunk, so an endless or
 /// huge answer costs no more than `limit` of memory; `None` when it is longer.
 async fn read_capped(
-    mut response: reqwest::Response,
+    response: &mut reqwest::Response,
     limit: usize,
 ) -> Result<Option<bytes::Bytes>> {
     let declared = response.content_length().unwrap_or(0);
