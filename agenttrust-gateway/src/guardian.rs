@@ -124,8 +124,7 @@ fn verdict(outcome: Outcome, suffix: &str) -> Verdict {
 /// Why the check may not use its session: the session belongs to another agent.
 fn foreign_session(data: &Data, check: &Check<'_>) -> Option<String> {
     let id = check.session_id?;
-    let session = data.sessions.get(id)?;
-    (session.agent_id != check.agent_id).then(|| {
+    data.session_of_another(id, check.agent_id).then(|| {
         format!(
             "session `{id}` belongs to another agent; agent `{}` may not act in it",
             check.agent_id

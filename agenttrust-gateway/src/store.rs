@@ -134,6 +134,14 @@ pub(crate) struct Data {
 }
 
 impl Data {
+    /// Whether session `id` exists and belongs to an agent other than
+    /// `agent_id`: the rule every route applies before acting in a session.
+    pub(crate) fn session_of_another(&self, id: &str, agent_id: &str) -> bool {
+        self.sessions
+            .get(id)
+            .is_some_and(|s| s.agent_id != agent_id)
+    }
+
     /// Every record, keys sorted (see `GatewayHandle::dump`).
     pub(crate) fn dump(&self) -> serde_json::Value {
         use serde_json::{json, Map, Value};

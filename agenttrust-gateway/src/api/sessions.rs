@@ -130,13 +130,17 @@ pub(crate) async fn init_api(
         .map_err(|why| ApiError::unauthorized(format!("cannot open a session: {why}")))?;
     let agent_id = record.agent_id.clone();
     if let Some(bound) = record.session_id.clone() {
-        return match data.sessions.get(&bound) {
-            Some(session) if session.agent_id == agent_id => Ok(Json(session.clone())),
-            Some(_) => Err(ApiError::forbidden(format!(
+        if data.session_of_another(&bound, &agent_id) {
+            return Err(ApiError::forbidden(format!(
                 "the token's session `{bound}` belongs to another agent"
-            ))),
-            None => Err(ApiError::not_found("session", &bound)),
-        };
+            )));
+        }
+        return data
+            .sessions
+            .get(&bound)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found("session", &bound));
     }
     let session = new_session(
         new_id("sess"),

@@ -48,12 +48,10 @@ pub(crate) async fn report(
     if !data.agents.contains_key(agent_id) {
         return Err(ApiError::not_found("agent", agent_id));
     }
-    if let Some(session) = data.sessions.get(session_id) {
-        if session.agent_id != agent_id {
-            return Err(ApiError::forbidden(format!(
-                "session `{session_id}` belongs to another agent; `{agent_id}` may not report into it"
-            )));
-        }
+    if data.session_of_another(session_id, agent_id) {
+        return Err(ApiError::forbidden(format!(
+            "session `{session_id}` belongs to another agent; `{agent_id}` may not report into it"
+        )));
     }
     let received_at = rfc3339(SystemTime::now());
     let count = req.events.len();

@@ -46,15 +46,14 @@ pub(crate) async fn issue(
     let session_id = optional(req.session_id.as_deref());
     if let Some(session_id) = session_id {
         // A token may only be bound to an existing session of its own agent.
-        match data.sessions.get(session_id) {
-            None => return Err(ApiError::not_found("session", session_id)),
-            Some(session) if session.agent_id != agent_id => {
-                return Err(ApiError::forbidden(format!(
-                    "session `{session_id}` belongs to another agent; a token for `{agent_id}` \
-                     cannot be bound to it"
-                )))
-            }
-            Some(_) => {}
+        if !data.sessions.contains_key(session_id) {
+            return Err(ApiError::not_found("session", session_id));
+        }
+        if data.session_of_another(session_id, agent_id) {
+            return Err(ApiError::forbidden(format!(
+                "session `{session_id}` belongs to another agent; a token for `{agent_id}` \
+                 cannot be bound to it"
+            )));
         }
     }
     let now = SystemTime::now();
