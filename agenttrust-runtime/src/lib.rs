@@ -32,7 +32,6 @@ pub mod api;
 mod background;
 mod blocking;
 mod client;
-mod decision;
 mod effect;
 mod error;
 mod guard;
@@ -54,9 +53,9 @@ pub use client::{
     AgentTrustClient, AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
 };
-pub use decision::Decision;
 pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};
+pub use guard::Decision;
 pub use guard::{AgentTrustGuard, AgentTrustGuardBuilder};
 pub use manifest::{tool_capabilities, tools, ToolInfo};
 pub use pipeline::{

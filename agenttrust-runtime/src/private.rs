@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::time::Instant;
 
 use crate::api::actions::ActionCheckRequest;
-use crate::decision::{self, Decision};
 use crate::error::{AgentTrustError, Result};
+use crate::guard::decision::{self, Decision};
 use crate::guard::AgentTrustGuard;
 use crate::runtime::{self, Runtime};
 use crate::summary::truncate_summary;

@@ -1,12 +1,15 @@
 //! `AgentTrustGuard`: the check-then-report pattern of the product guide.
 
+pub(crate) mod decision;
+
+pub use decision::Decision;
+
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::actions::ActionCheckRequest;
 use crate::client::AgentTrustClient;
-use crate::decision::{self, Decision};
 use crate::error::Result;
 use crate::pipeline::{FlushOutcome, Origin, QueuedEvent};
 
