@@ -25,13 +25,14 @@ const EFFECT_SYNONYMS: [(&str, &str); 12] = [
     ("administrative", "admin"),
 ];
 
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "effect",
     "name",
     "summary",
     "on_deny",
     "success_if",
     "fail_open",
+    "enforce",
     "crate",
 ];
 
@@ -49,6 +50,7 @@ pub(crate) struct Args {
     pub(crate) on_deny: Option<Path>,
     pub(crate) success_if: Option<Path>,
     pub(crate) fail_open: Option<LitBool>,
+    pub(crate) enforce: Option<LitBool>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -100,7 +102,7 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         syn::Error::new(
             e.span(),
             "expected `key = value` arguments: effect, name, summary, on_deny, success_if, \
-             fail_open or crate, e.g. #[guarded(effect = \"read\")]",
+             fail_open, enforce or crate, e.g. #[guarded(effect = \"read\")]",
         )
     })
 }
@@ -116,7 +118,7 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
             key.span(),
             format!(
                 "unknown #[guarded] argument `{key_name}`{hint} (expected effect, name, summary, \
-                 on_deny, success_if, fail_open or crate)"
+                 on_deny, success_if, fail_open, enforce or crate)"
             ),
         ));
     }
@@ -169,6 +171,16 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
                 .parse()
                 .map_err(|e| syn::Error::new(e.span(), "`fail_open` takes `true` or `false`"))?;
             set(&mut args.fail_open, lit, duplicate)
+        }
+        "enforce" => {
+            let lit: LitBool = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`enforce` takes `true` or `false` (`false`: run the tool whatever the \
+                     Guardian says and record what it would have blocked)",
+                )
+            })?;
+            set(&mut args.enforce, lit, duplicate)
         }
         _ => {
             let lit: LitStr = input.parse().map_err(|e| {
@@ -291,6 +303,7 @@ mod tests {
             on_deny = to_error,
             success_if = ok,
             fail_open = true,
+            enforce = false,
             crate = "my::rt"
         ));
         assert!(
@@ -302,6 +315,7 @@ mod tests {
         assert!(matches!(args.name, Some(ToolName::Path(_))));
         assert!(args.summary.is_some() && args.on_deny.is_some() && args.success_if.is_some());
         assert!(args.fail_open.unwrap().value);
+        assert!(!args.enforce.unwrap().value);
         assert!(args.krate.is_some());
     }
 
@@ -339,6 +353,8 @@ mod tests {
         assert!(errors(quote!(effekt = "read"))[0].contains("did you mean `effect`"));
         assert!(errors(quote!(effect = read))[0].contains("effect = \"read\""));
         assert!(errors(quote!(fail_open = "yes"))[0].contains("`true` or `false`"));
+        assert!(errors(quote!(enforce = "no"))[0].contains("`enforce` takes `true` or `false`"));
+        assert!(errors(quote!(enforced = false))[0].contains("did you mean `enforce`"));
         assert!(errors(quote!("x"))[0].contains("key = value"));
     }
 

@@ -68,14 +68,14 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let annotation = output_annotation(&function.sig.output);
             let (inner_attrs, body) = split_body(&function);
             let steps = if matches!(shape, Shape::Async) {
-                guarded(check_async, annotation, quote!(async move #body.await))
+                guarded(
+                    check_async,
+                    annotation,
+                    quote!(#call.instrument(async move #body).await),
+                )
             } else {
                 let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
-                guarded(
-                    check,
-                    annotation,
-                    quote!(#krate::__private::run_once(move || #body)),
-                )
+                guarded(check, annotation, quote!(#call.in_span(move || #body)))
             };
             emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }
@@ -86,7 +86,11 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             });
             if let Some(future) = tail_async_block_mut(&mut function.block) {
                 let inner = &future.block;
-                let steps = guarded(check_async, annotation, quote!(async move #inner.await));
+                let steps = guarded(
+                    check_async,
+                    annotation,
+                    quote!(#call.instrument(async move #inner).await),
+                );
                 future.block = syn::parse_quote!({ #steps });
                 future.capture = Some(syn::Token![move](future.async_token.span));
             }
@@ -134,7 +138,7 @@ fn is_trait_call(function: &ItemFn) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 
-/// `Tool { name, effect, fail_open }`.
+/// `Tool { name, effect, fail_open, enforce }`.
 fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     let name = match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
@@ -155,12 +159,15 @@ fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
     };
-    let fail_open = match &args.fail_open {
+    let flag = |lit: &Option<syn::LitBool>| match lit {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
     };
+    let (fail_open, enforce) = (flag(&args.fail_open), flag(&args.enforce));
     quote! {
-        #krate::__private::Tool { name: #name, effect: #effect, fail_open: #fail_open }
+        #krate::__private::Tool {
+            name: #name, effect: #effect, fail_open: #fail_open, enforce: #enforce,
+        }
     }
 }
 

@@ -50,8 +50,8 @@ pub use blocking::{
     BlockingTelemetry, BlockingTokens,
 };
 pub use client::{
-    AgentTrustClient, AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT,
-    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
+    AgentTrustClient, AgentTrustClientBuilder, CheckStats, LatencySummary, Stats, DEFAULT_BASE_URL,
+    DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
 };
 pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};

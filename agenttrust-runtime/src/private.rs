@@ -3,13 +3,11 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
-use std::time::Instant;
 
-use crate::api::actions::ActionCheckRequest;
 use crate::error::{AgentTrustError, Result};
-use crate::guard::decision::{self, Decision};
-use crate::guard::AgentTrustGuard;
-use crate::runtime::{self, Runtime};
+pub use crate::guard::Call;
+use crate::guard::Overrides;
+use crate::runtime;
 use crate::summary::truncate_summary;
 
 /// The constant facts of one guarded function.
@@ -21,51 +19,8 @@ pub struct Tool {
     pub effect: Option<&'static str>,
     /// The per-tool fail-open override.
     pub fail_open: Option<bool>,
-}
-
-/// A running guarded call: reports exactly once, from `finish` or, when the
-/// body panicked or the future was dropped, from `Drop`.
-#[must_use]
-pub struct Call {
-    guard: AgentTrustGuard,
-    name: &'static str,
-    started: Instant,
-    reported: bool,
-}
-
-impl Call {
-    /// Reports the body's outcome as a `success_if` predicate decided it.
-    pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
-        self.report(success, error_type.map(Cow::Borrowed));
-    }
-
-    fn report(&mut self, success: bool, error_type: Option<Cow<'static, str>>) {
-        if std::mem::replace(&mut self.reported, true) {
-            return;
-        }
-        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.guard
-            .enqueue(Cow::Borrowed(self.name), success, duration_ms, error_type);
-    }
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        if !self.reported {
-            let cause = if std::thread::panicking() {
-                "panic"
-            } else {
-                "cancelled"
-            };
-            self.report(false, Some(Cow::Borrowed(cause)));
-        }
-    }
-}
-
-/// Runs a sync body exactly once; the `FnOnce` bound lets the body return
-/// borrows of its (moved-in) arguments.
-pub fn run_once<R>(body: impl FnOnce() -> R) -> R {
-    body()
+    /// The per-tool enforcement override (`false`: monitoring mode).
+    pub enforce: Option<bool>,
 }
 
 /// Turns a summary expression's `Display` output into the sent summary.
@@ -77,56 +32,30 @@ pub fn summarize<T: Display + ?Sized>(value: &T) -> String {
     text
 }
 
-fn request<'a>(
-    rt: &'a Runtime,
-    tool: &'a Tool,
-    summary: Option<&'a str>,
-) -> ActionCheckRequest<'a> {
-    ActionCheckRequest {
-        agent_id: rt.agent_id(),
-        action_name: tool.name,
-        action_effect: tool.effect,
-        session_id: Some(rt.session_id()),
-        action_input_summary: summary,
-    }
-}
-
-fn admit(rt: Runtime, tool: &Tool, decision: Result<Decision>) -> Result<Call> {
-    let decision = decision?;
-    if !decision.is_allowed() {
-        if rt.block_on_deny() {
-            decision.into_result()?;
-        } else {
-            tracing::warn!(
-                tool = tool.name,
-                ?decision,
-                "denied, running anyway (block_on_deny is off)"
-            );
-        }
-    }
-    Ok(Call {
-        guard: rt.guard().clone(),
-        name: tool.name,
-        started: Instant::now(),
-        reported: false,
-    })
-}
-
 /// The check of an async guarded function.
 ///
 /// # Errors
 /// The denial, elevation, unavailability or configuration error to return.
 pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
-    let rt = runtime::current()?;
-    let fail_open = tool.fail_open.unwrap_or(rt.fail_open());
-    let decision = decision::decide(
-        rt.client(),
-        &request(&rt, tool, summary.as_deref()),
-        fail_open,
-        rt.guard().check_timeout(),
-    )
-    .await;
-    admit(rt, tool, decision)
+    let rt = match runtime::current() {
+        Ok(rt) => rt,
+        Err(error) => {
+            crate::guard::record_refusal(tool.name, tool.effect, &error);
+            return Err(error);
+        }
+    };
+    let overrides = Overrides {
+        fail_open: tool.fail_open,
+        enforce: tool.enforce,
+    };
+    rt.guard()
+        .admit(
+            Cow::Borrowed(tool.name),
+            summary.as_deref(),
+            tool.effect,
+            overrides,
+        )
+        .await
 }
 
 /// The check of a sync guarded function: blocks the calling thread, never

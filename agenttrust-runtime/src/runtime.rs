@@ -82,7 +82,10 @@ impl RuntimeBuilder {
     }
 
     /// Whether a denial stops the call (default true). With `false` the
-    /// body runs anyway and the denial is only logged: a monitoring mode.
+    /// runtime monitors: the body runs anyway and the decision is recorded
+    /// as [`Decision::WouldBlock`](crate::Decision::WouldBlock) in the
+    /// call's span, its event and [`stats`](Runtime::stats). A tool's
+    /// `enforce = true | false` overrides it.
     pub fn block_on_deny(mut self, block: bool) -> Self {
         self.block_on_deny = block;
         self
@@ -193,6 +196,20 @@ impl Runtime {
     /// Whether denials stop calls.
     pub fn block_on_deny(&self) -> bool {
         self.block_on_deny
+    }
+
+    /// The counters of this runtime's client (shared with every guard and
+    /// runtime on the same client): checks by decision, the Guardian's
+    /// latency, telemetry delivery.
+    ///
+    /// ```no_run
+    /// # fn run(rt: agenttrust_runtime::Runtime) {
+    /// let stats = rt.stats();
+    /// assert_eq!(stats.checks.denied + stats.checks.would_block, 0, "something was refused");
+    /// # }
+    /// ```
+    pub fn stats(&self) -> crate::Stats {
+        self.client().stats()
     }
 
     /// Waits for telemetry reported so far, up to `timeout`.

@@ -115,18 +115,41 @@ async fn elevation_without_approval_id_is_a_protocol_error_even_failing_open() {
 }
 
 #[tokio::test]
-async fn block_on_deny_false_still_tells_the_decision() {
+async fn block_on_deny_false_is_a_would_block_never_an_allow() {
     let server = guardian(ResponseTemplate::new(200).set_body_json(
-        json!({"allowed":false,"elevation_required":true,"approval_id":"apr_1","reason":"r"}),
+        json!({"allowed":false,"elevation_required":true,"approval_id":"apr_1","reason":"r","check_id":"chk_3"}),
     ))
     .await;
-    let g = guard(client_for(&server)).block_on_deny(false).build();
-    g.check("db_delete", "x").await.unwrap();
+    let client = client_for(&server);
+    let g = guard(client.clone()).block_on_deny(false).build();
+    let shadow = Decision::WouldBlock {
+        reason: "r".into(),
+        check_id: Some("chk_3".into()),
+        approval_id: Some("apr_1".into()),
+    };
+    assert_eq!(g.check("db_delete", "x").await.unwrap(), shadow);
     let d = g.decide("db_delete", "x").await.unwrap();
-    assert!(
-        matches!(d, Decision::ElevationRequired { ref approval_id, .. } if approval_id == "apr_1")
+    assert_eq!(d, shadow);
+    assert!(!d.is_allowed() && d.runs());
+    let checks = client.stats().checks;
+    assert_eq!(
+        (
+            checks.would_block,
+            checks.allowed,
+            checks.elevation_required
+        ),
+        (2, 0, 0)
     );
-    assert!(!d.is_allowed());
+
+    // The same answer to an enforcing guard on the same client.
+    let enforcing = guard(client.clone()).build();
+    assert_eq!(
+        enforcing.check("db_delete", "x").await.unwrap_err().code(),
+        "ELEVATION_REQUIRED"
+    );
+    let checks = client.stats().checks;
+    assert_eq!((checks.would_block, checks.elevation_required), (2, 1));
+    assert_eq!(client.stats().guardian_latency.count, 3);
 }
 
 /// A guard whose Guardian is unavailable in the given way.

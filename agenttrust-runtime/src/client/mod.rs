@@ -2,6 +2,7 @@
 //! and one telemetry pipeline.
 
 mod builder;
+mod stats;
 pub(crate) mod transport;
 
 use std::sync::Arc;
@@ -14,6 +15,8 @@ pub use builder::{
     AgentTrustClientBuilder, DEFAULT_BASE_URL, DEFAULT_CHECK_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT, MAX_CHECK_RESPONSE_BYTES,
 };
+pub(crate) use stats::CheckCounters;
+pub use stats::{CheckStats, LatencySummary, Stats};
 
 use crate::api::actions::Actions;
 use crate::api::agents::Agents;
@@ -53,6 +56,7 @@ pub struct AgentTrustClient {
 struct ClientInner {
     transport: Arc<Transport>,
     pipeline: Pipeline,
+    checks: CheckCounters,
 }
 
 impl std::fmt::Debug for AgentTrustClient {
@@ -93,6 +97,7 @@ impl AgentTrustClient {
             inner: Arc::new(ClientInner {
                 transport,
                 pipeline,
+                checks: CheckCounters::default(),
             }),
         })
     }
@@ -156,6 +161,26 @@ impl AgentTrustClient {
     /// Counters of the telemetry pipeline.
     pub fn telemetry_stats(&self) -> TelemetryStats {
         self.inner.pipeline.stats()
+    }
+
+    /// What this client counted since it was built: checks by decision and
+    /// by error code, the Guardian's latency, telemetry delivery. Every
+    /// guard and runtime built on this client (or a clone) adds to the same
+    /// counters.
+    ///
+    /// ```
+    /// let client = agenttrust_runtime::AgentTrustClient::builder().build()?;
+    /// let stats = client.stats();
+    /// assert_eq!(stats.checks.total(), 0);
+    /// assert_eq!(stats.guardian_latency.p50, None);
+    /// # Ok::<(), agenttrust_runtime::AgentTrustError>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.inner.checks.snapshot(self.telemetry_stats())
+    }
+
+    pub(crate) fn check_stats(&self) -> &CheckCounters {
+        &self.inner.checks
     }
 
     /// Waits until every telemetry event queued before this call has been

@@ -1,20 +1,32 @@
-//! Turning a Guardian answer (or the failure to get one) into a decision.
+//! Turning a Guardian answer (or the failure to get one) into a decision,
+//! and recording it: the call's span, its events, the client's counters.
+
+use std::time::{Duration, Instant};
 
 use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
 use crate::client::AgentTrustClient;
 use crate::error::{AgentTrustError, Result};
+use crate::guard::span;
 
 /// What the Guardian decided about one tool call.
 ///
 /// Unlike the official SDK's `Ok(())`, a denial stays visible even when the
-/// guard does not block on it (defect D6).
+/// guard does not block on it (defect D6): in monitoring mode
+/// (`block_on_deny(false)`, or `enforce = false` on one tool) a denial or
+/// elevation comes back as [`WouldBlock`](Decision::WouldBlock), never as
+/// [`Allowed`](Decision::Allowed).
 ///
 /// ```
 /// use agenttrust_runtime::Decision;
 ///
 /// let d = Decision::Denied { reason: "tool on deny list".into(), check_id: Some("chk_1".into()) };
-/// assert!(!d.is_allowed());
+/// assert!(!d.is_allowed() && !d.runs());
+/// assert_eq!(d.kind(), "denied");
 /// assert_eq!(d.into_result().unwrap_err().code(), "ACTION_DENIED");
+///
+/// let shadow = Decision::WouldBlock { reason: "tool on deny list".into(), check_id: None, approval_id: None };
+/// assert!(shadow.runs() && !shadow.is_allowed());
+/// assert_eq!(shadow.kind(), "would_block");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
@@ -46,15 +58,79 @@ pub enum Decision {
         /// What made it unavailable.
         cause: String,
     },
+    /// Monitoring mode: the Guardian denied the call (or required an
+    /// elevation, when `approval_id` is set), and the call runs anyway
+    /// because this guard or tool does not enforce.
+    WouldBlock {
+        /// The Guardian's reason.
+        reason: String,
+        /// The check's id.
+        check_id: Option<String>,
+        /// The approval an enforcing guard would have waited for.
+        approval_id: Option<String>,
+    },
 }
 
 impl Decision {
-    /// Whether the call may run (allowed, or failed open).
+    /// Whether the Guardian let the call run: allowed, or failed open.
+    /// `false` for [`WouldBlock`](Decision::WouldBlock), which runs only
+    /// because nothing enforces (see [`runs`](Self::runs)).
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allowed { .. } | Decision::FailedOpen { .. })
     }
 
-    /// `Ok(self)` when the call may run; the matching error when it may not.
+    /// Whether the call runs: [`is_allowed`](Self::is_allowed), or a
+    /// monitoring-mode [`WouldBlock`](Decision::WouldBlock).
+    pub fn runs(&self) -> bool {
+        self.is_allowed() || matches!(self, Decision::WouldBlock { .. })
+    }
+
+    /// The decision's name as spans and counters spell it: `allowed`,
+    /// `denied`, `elevation_required`, `failed_open` or `would_block`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Decision::Allowed { .. } => "allowed",
+            Decision::Denied { .. } => "denied",
+            Decision::ElevationRequired { .. } => "elevation_required",
+            Decision::FailedOpen { .. } => "failed_open",
+            Decision::WouldBlock { .. } => "would_block",
+        }
+    }
+
+    /// The check's id, when the Guardian answered with one.
+    pub fn check_id(&self) -> Option<&str> {
+        match self {
+            Decision::Allowed { check_id, .. }
+            | Decision::Denied { check_id, .. }
+            | Decision::ElevationRequired { check_id, .. }
+            | Decision::WouldBlock { check_id, .. } => check_id.as_deref(),
+            Decision::FailedOpen { .. } => None,
+        }
+    }
+
+    /// The reason given: the Guardian's, or for a fail-open what made the
+    /// Guardian unavailable.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Decision::Allowed { reason, .. } => reason.as_deref(),
+            Decision::Denied { reason, .. }
+            | Decision::ElevationRequired { reason, .. }
+            | Decision::WouldBlock { reason, .. } => Some(reason),
+            Decision::FailedOpen { cause } => Some(cause),
+        }
+    }
+
+    /// The approval id of an elevation (enforced or monitored).
+    pub fn approval_id(&self) -> Option<&str> {
+        match self {
+            Decision::ElevationRequired { approval_id, .. } => Some(approval_id),
+            Decision::WouldBlock { approval_id, .. } => approval_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `Ok(self)` when the call runs (see [`runs`](Self::runs)); the
+    /// matching error when it may not.
     ///
     /// # Errors
     /// [`AgentTrustError::ActionDenied`] or [`AgentTrustError::ElevationRequired`].
@@ -72,7 +148,28 @@ impl Decision {
                 message: reason,
                 approval_id,
             }),
-            allowed => Ok(allowed),
+            runs => Ok(runs),
+        }
+    }
+
+    /// The monitoring-mode form: a denial or elevation becomes `WouldBlock`.
+    pub(crate) fn monitored(self) -> Decision {
+        match self {
+            Decision::Denied { reason, check_id } => Decision::WouldBlock {
+                reason,
+                check_id,
+                approval_id: None,
+            },
+            Decision::ElevationRequired {
+                reason,
+                approval_id,
+                check_id,
+            } => Decision::WouldBlock {
+                reason,
+                check_id,
+                approval_id: Some(approval_id),
+            },
+            other => other,
         }
     }
 
@@ -108,32 +205,57 @@ impl Decision {
     }
 }
 
+/// How one check is decided: the guard's settings with a tool's overrides.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CheckPolicy {
+    pub(crate) fail_open: bool,
+    /// `false`: monitoring mode, denials become `WouldBlock`.
+    pub(crate) enforce: bool,
+    pub(crate) timeout: Option<Duration>,
+}
+
 /// Asks the Guardian and classifies the outcome: unavailability (transport,
 /// timeout, 5xx, undecodable 2xx) fails open only when `fail_open` is set
 /// and is `GuardianUnavailable` otherwise; every other error is returned
-/// as it is and never failed open (defect D4).
+/// as it is and never failed open (defect D4). Without `enforce` a denial
+/// or elevation becomes `WouldBlock`.
+///
+/// The outcome is recorded on `span` (the call's), as an event for every
+/// decision but an allow, and in the client's counters.
 pub(crate) async fn decide(
     client: &AgentTrustClient,
     request: &ActionCheckRequest<'_>,
-    fail_open: bool,
-    timeout: Option<std::time::Duration>,
+    policy: CheckPolicy,
+    span: &tracing::Span,
 ) -> Result<Decision> {
-    match client.actions().check_within(request, timeout).await {
-        Ok(result) => Decision::from_result(result),
-        Err(error) if error.is_unavailable() => {
-            if fail_open {
-                tracing::warn!(%error, tool = request.action_name, "Guardian unavailable; failing open");
-                Ok(Decision::FailedOpen {
-                    cause: error.to_string(),
-                })
-            } else {
-                Err(AgentTrustError::GuardianUnavailable {
-                    message: error.to_string(),
-                })
-            }
+    let started = Instant::now();
+    let answer = client.actions().check_within(request, policy.timeout).await;
+    let outcome = match answer {
+        Ok(result) => {
+            let measured = started.elapsed();
+            client.check_stats().guardian_latency(measured);
+            span::record_answer(span, &result, measured);
+            Decision::from_result(result).map(|d| if policy.enforce { d } else { d.monitored() })
         }
+        Err(error) if error.is_unavailable() && policy.fail_open => Ok(Decision::FailedOpen {
+            cause: error.to_string(),
+        }),
+        Err(error) if error.is_unavailable() => Err(AgentTrustError::GuardianUnavailable {
+            message: error.to_string(),
+        }),
         Err(error) => Err(error),
+    };
+    match &outcome {
+        Ok(decision) => {
+            client.check_stats().decision(decision);
+            span::record_decision(span, request.action_name, decision);
+        }
+        Err(error) => {
+            client.check_stats().error(error.code());
+            span::record_error(span, request.action_name, error.code());
+        }
     }
+    outcome
 }
 
 #[cfg(test)]
@@ -165,14 +287,65 @@ mod tests {
             cause: "down".into(),
         }
     }
+    fn would_block() -> Decision {
+        Decision::WouldBlock {
+            reason: "no".into(),
+            check_id: Some("chk".into()),
+            approval_id: None,
+        }
+    }
+
+    #[test]
+    fn monitoring_turns_only_denials_and_elevations_into_would_block() {
+        assert_eq!(denied().monitored(), would_block());
+        assert_eq!(
+            elevation().monitored(),
+            Decision::WouldBlock {
+                reason: "ask".into(),
+                check_id: None,
+                approval_id: Some("apr".into())
+            }
+        );
+        assert_eq!(elevation().monitored().approval_id(), Some("apr"));
+        for unchanged in [allowed(), failed_open(), would_block()] {
+            assert_eq!(unchanged.clone().monitored(), unchanged);
+        }
+        assert_eq!(
+            (denied().check_id(), denied().reason()),
+            (Some("chk"), Some("no"))
+        );
+        assert_eq!(
+            (failed_open().check_id(), failed_open().reason()),
+            (None, Some("down"))
+        );
+        assert_eq!(allowed().approval_id(), None);
+    }
 
     #[test]
     fn only_allowed_and_failed_open_let_the_call_run() {
-        let runs: Vec<bool> = [allowed(), denied(), elevation(), failed_open()]
-            .iter()
-            .map(Decision::is_allowed)
-            .collect();
-        assert_eq!(runs, [true, false, false, true]);
+        let all = [
+            allowed(),
+            denied(),
+            elevation(),
+            failed_open(),
+            would_block(),
+        ];
+        let allowed_by_guardian: Vec<bool> = all.iter().map(Decision::is_allowed).collect();
+        assert_eq!(allowed_by_guardian, [true, false, false, true, false]);
+        let runs: Vec<bool> = all.iter().map(Decision::runs).collect();
+        assert_eq!(runs, [true, false, false, true, true]);
+        let kinds: Vec<&str> = all.iter().map(Decision::kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "allowed",
+                "denied",
+                "elevation_required",
+                "failed_open",
+                "would_block"
+            ]
+        );
+        assert_eq!(would_block().into_result().unwrap(), would_block());
         assert_eq!(allowed().into_result().unwrap(), allowed());
         assert_eq!(failed_open().into_result().unwrap(), failed_open());
         let denial = denied().into_result().unwrap_err();

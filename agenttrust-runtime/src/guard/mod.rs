@@ -1,17 +1,23 @@
 //! `AgentTrustGuard`: the check-then-report pattern of the product guide.
 
+mod call;
 pub(crate) mod decision;
+mod span;
 
+pub use call::Call;
 pub use decision::Decision;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::Future;
+
 use crate::api::actions::ActionCheckRequest;
 use crate::client::AgentTrustClient;
-use crate::error::Result;
+use crate::error::{AgentTrustError, Result};
 use crate::pipeline::{FlushOutcome, Origin, QueuedEvent};
+use decision::CheckPolicy;
 
 /// Checks tool calls with the Guardian and reports their outcome.
 ///
@@ -84,7 +90,10 @@ impl AgentTrustGuardBuilder {
     }
 
     /// Whether `check` returns an error on deny or elevation (default true).
-    /// [`decide`](AgentTrustGuard::decide) always tells what happened.
+    /// With `false` the guard monitors instead of enforcing: a denial or
+    /// elevation is [`Decision::WouldBlock`] (in `decide`, `check`, the
+    /// call's span and events, and [`stats`](crate::AgentTrustClient::stats)),
+    /// never an allow, and the call runs.
     pub fn block_on_deny(mut self, block: bool) -> Self {
         self.block_on_deny = block;
         self
@@ -163,6 +172,7 @@ impl AgentTrustGuard {
     }
 
     /// This guard's check deadline, when it overrides the client's.
+    #[cfg(test)]
     pub(crate) fn check_timeout(&self) -> Option<Duration> {
         self.inner.check_timeout
     }
@@ -175,18 +185,73 @@ impl AgentTrustGuard {
     fn request<'a>(
         &'a self,
         tool: &'a str,
-        summary: &'a str,
+        summary: Option<&'a str>,
         effect: Option<&'a str>,
     ) -> ActionCheckRequest<'a> {
-        let mut request = ActionCheckRequest::new(&self.inner.origin.agent_id, tool)
-            .session(&self.inner.origin.session_id);
-        request.action_input_summary = Some(summary);
-        request.action_effect = effect.or(self.inner.action_effect.as_deref());
-        request
+        ActionCheckRequest {
+            agent_id: &self.inner.origin.agent_id,
+            action_name: tool,
+            action_effect: effect.or(self.inner.action_effect.as_deref()),
+            session_id: Some(&self.inner.origin.session_id),
+            action_input_summary: summary,
+        }
+    }
+
+    /// The span of a call of `tool`, with this guard's agent and session.
+    fn span(&self, tool: &str, effect: Option<&str>, summary: Option<&str>) -> tracing::Span {
+        let effect = effect.or(self.inner.action_effect.as_deref());
+        let span = span::call(tool, effect, summary);
+        span::record_origin(
+            &span,
+            &self.inner.origin.agent_id,
+            &self.inner.origin.session_id,
+        );
+        span
+    }
+
+    /// Asks the Guardian, recording into `span`; `overrides` are a tool's.
+    async fn decide_in(
+        &self,
+        span: &tracing::Span,
+        tool: &str,
+        summary: Option<&str>,
+        effect: Option<&str>,
+        overrides: Overrides,
+    ) -> Result<Decision> {
+        use tracing::Instrument as _;
+        let policy = CheckPolicy {
+            fail_open: overrides.fail_open.unwrap_or(self.inner.fail_open),
+            enforce: overrides.enforce.unwrap_or(self.inner.block_on_deny),
+            timeout: self.inner.check_timeout,
+        };
+        let request = self.request(tool, summary, effect);
+        decision::decide(&self.inner.client, &request, policy, span)
+            .instrument(span.clone())
+            .await
+    }
+
+    /// Checks a call and, when it may run, starts it: the [`Call`] carries
+    /// the span the body runs in and reports once.
+    pub(crate) async fn admit(
+        &self,
+        tool: Cow<'static, str>,
+        summary: Option<&str>,
+        effect: Option<&str>,
+        overrides: Overrides,
+    ) -> Result<Call> {
+        let span = self.span(&tool, effect, summary);
+        self.decide_in(&span, &tool, summary, effect, overrides)
+            .await?
+            .into_result()?;
+        Ok(Call::new(self.clone(), tool, span))
     }
 
     /// Asks the Guardian about `tool` with the default effect and returns
-    /// what it decided, whatever `block_on_deny` says.
+    /// what it decided. With `block_on_deny(false)` (monitoring mode) a
+    /// denial or elevation comes back as [`Decision::WouldBlock`].
+    ///
+    /// The check runs in its own `agenttrust.guard` span (see
+    /// [`run`](Self::run) for one span around check, body and report).
     ///
     /// # Errors
     /// `GuardianUnavailable` (unless failing open), and authentication,
@@ -212,31 +277,22 @@ impl AgentTrustGuard {
         summary: &str,
         effect: Option<&str>,
     ) -> Result<Decision> {
-        decision::decide(
-            &self.inner.client,
-            &self.request(tool, summary, effect),
-            self.inner.fail_open,
-            self.inner.check_timeout,
-        )
-        .await
+        let summary = Some(summary).filter(|s| !s.is_empty());
+        let span = self.span(tool, effect, summary);
+        self.decide_in(&span, tool, summary, effect, Overrides::default())
+            .await
     }
 
-    fn enforce(&self, decision: Decision) -> Result<()> {
-        if self.inner.block_on_deny {
-            decision.into_result().map(drop)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Checks `tool`: `Ok(())` when it may run; with `block_on_deny` (the
-    /// default) a denial is `ActionDenied` and an elevation
-    /// `ElevationRequired` with its approval id.
+    /// Checks `tool`: the [`Decision`] when the call may run
+    /// ([`Allowed`](Decision::Allowed), [`FailedOpen`](Decision::FailedOpen),
+    /// or in monitoring mode [`WouldBlock`](Decision::WouldBlock)); with
+    /// `block_on_deny` (the default) a denial is `ActionDenied` and an
+    /// elevation `ElevationRequired` with its approval id.
     ///
     /// # Errors
     /// As [`decide`](Self::decide), plus the denials above.
-    pub async fn check(&self, tool: &str, summary: &str) -> Result<()> {
-        self.enforce(self.decide(tool, summary).await?)
+    pub async fn check(&self, tool: &str, summary: &str) -> Result<Decision> {
+        self.decide(tool, summary).await?.into_result()
     }
 
     /// [`check`](Self::check) with an explicit effect.
@@ -245,7 +301,7 @@ impl AgentTrustGuard {
     /// # async fn run(guard: agenttrust_runtime::AgentTrustGuard) -> agenttrust_runtime::Result<()> {
     /// use agenttrust_runtime::AgentTrustError;
     /// match guard.check_with_effect("db_delete", "drop table users", "destructive").await {
-    ///     Ok(()) => { /* run it */ }
+    ///     Ok(decision) => { /* run it; `decision.kind()` says why it may */ }
     ///     Err(AgentTrustError::ElevationRequired { approval_id, .. }) => {
     ///         guard.client().approvals().approve(&approval_id, "admin@example.com").await?;
     ///     }
@@ -258,8 +314,135 @@ impl AgentTrustGuard {
         tool: &str,
         summary: &str,
         effect: impl AsRef<str>,
-    ) -> Result<()> {
-        self.enforce(self.decide_with_effect(tool, summary, effect).await?)
+    ) -> Result<Decision> {
+        self.decide_with_effect(tool, summary, effect)
+            .await?
+            .into_result()
+    }
+
+    /// Checks `tool`, runs `body` when it may run, and reports the outcome
+    /// (`Err` is a failure, reported with the error's type name; a panic or
+    /// a dropped future is reported too), all in one `agenttrust.guard`
+    /// span: what [`#[guarded]`](crate::guarded) does, for code that cannot
+    /// use the attribute.
+    ///
+    /// ```no_run
+    /// # async fn run(guard: agenttrust_runtime::AgentTrustGuard) -> anyhow::Result<()> {
+    /// let hits: Vec<String> = guard
+    ///     .run("web_search", "AI news", async { anyhow::Ok(vec!["...".to_owned()]) })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The check's error converted into `E` (the body never ran), or the
+    /// body's own error.
+    pub async fn run<T, E, F>(&self, tool: &str, summary: &str, body: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<AgentTrustError>,
+    {
+        self.run_inner(tool, summary, None, body).await
+    }
+
+    /// [`run`](Self::run) with an explicit effect.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub async fn run_with_effect<T, E, F>(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+        body: F,
+    ) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<AgentTrustError>,
+    {
+        self.run_inner(tool, summary, Some(effect.as_ref()), body)
+            .await
+    }
+
+    async fn run_inner<T, E, F>(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: Option<&str>,
+        body: F,
+    ) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<AgentTrustError>,
+    {
+        let summary = Some(summary).filter(|s| !s.is_empty());
+        let tool = Cow::Owned(tool.to_owned());
+        let call = self
+            .admit(tool, summary, effect, Overrides::default())
+            .await?;
+        let result = call.instrument(body).await;
+        finish(call, &result);
+        result
+    }
+
+    /// [`run`](Self::run) for synchronous code: the check blocks the calling
+    /// thread, then `body` runs on it.
+    ///
+    /// ```no_run
+    /// # fn run(guard: agenttrust_runtime::AgentTrustGuard) -> anyhow::Result<()> {
+    /// let text = guard.run_blocking("read_file", "notes.txt", || {
+    ///     Ok::<_, anyhow::Error>(std::fs::read_to_string("notes.txt")?)
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn run_blocking<T, E>(
+        &self,
+        tool: &str,
+        summary: &str,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<AgentTrustError>,
+    {
+        self.run_blocking_inner(tool, summary, None, body)
+    }
+
+    /// [`run_with_effect`](Self::run_with_effect) for synchronous code.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn run_with_effect_blocking<T, E>(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<AgentTrustError>,
+    {
+        self.run_blocking_inner(tool, summary, Some(effect.as_ref()), body)
+    }
+
+    fn run_blocking_inner<T, E>(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: Option<&str>,
+        body: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<AgentTrustError>,
+    {
+        let summary = Some(summary).filter(|s| !s.is_empty());
+        let tool = Cow::Owned(tool.to_owned());
+        let call = crate::blocking::run(self.admit(tool, summary, effect, Overrides::default()))?;
+        let result = call.in_span(body);
+        finish(call, &result);
+        result
     }
 
     /// [`decide`](Self::decide) for synchronous code.
@@ -284,7 +467,7 @@ impl AgentTrustGuard {
     /// guard.check_blocking("web_search", "AI news")?;
     /// # Ok(()) }
     /// ```
-    pub fn check_blocking(&self, tool: &str, summary: &str) -> Result<()> {
+    pub fn check_blocking(&self, tool: &str, summary: &str) -> Result<Decision> {
         crate::blocking::run(self.check(tool, summary))
     }
 
@@ -294,7 +477,7 @@ impl AgentTrustGuard {
         tool: &str,
         summary: &str,
         effect: impl AsRef<str>,
-    ) -> Result<()> {
+    ) -> Result<Decision> {
         crate::blocking::run(self.check_with_effect(tool, summary, effect))
     }
 
@@ -338,6 +521,27 @@ impl AgentTrustGuard {
     pub fn flush_blocking(&self, timeout: Duration) -> FlushOutcome {
         self.inner.client.flush_blocking(timeout)
     }
+}
+
+/// A tool's overrides of the guard's settings (the attribute's
+/// `fail_open = ..` and `enforce = ..`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Overrides {
+    pub(crate) fail_open: Option<bool>,
+    pub(crate) enforce: Option<bool>,
+}
+
+/// The span of a guarded call refused before any check (no runtime).
+pub(crate) fn record_refusal(tool: &str, effect: Option<&str>, error: &AgentTrustError) {
+    let span = span::call(tool, effect, None);
+    let _entered = span.enter();
+    span::record_error(&span, tool, error.code());
+}
+
+/// Reports a `Result` body: `Err` is a failure named by its type.
+fn finish<T, E>(call: Call, result: &Result<T, E>) {
+    let error_type = result.is_err().then(std::any::type_name::<E>);
+    call.finish_with(result.is_ok(), error_type);
 }
 
 impl Drop for GuardInner {

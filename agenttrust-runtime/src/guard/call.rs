@@ -1,0 +1,74 @@
+//! One admitted call: its span, its clock, and the one report it owes.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::time::Instant;
+
+use tracing::instrument::{Instrument, Instrumented};
+use tracing::Span;
+
+use crate::guard::{span, AgentTrustGuard};
+
+/// A call the Guardian admitted. The body runs inside its span
+/// ([`instrument`](Self::instrument), [`in_span`](Self::in_span)), and it
+/// reports exactly once: from [`finish_with`](Self::finish_with) or, when
+/// the body panicked or the future was dropped, from `Drop`.
+#[must_use]
+pub struct Call {
+    guard: AgentTrustGuard,
+    name: Cow<'static, str>,
+    span: Span,
+    started: Instant,
+    reported: bool,
+}
+
+impl Call {
+    pub(crate) fn new(guard: AgentTrustGuard, name: Cow<'static, str>, span: Span) -> Self {
+        Self {
+            guard,
+            name,
+            span,
+            started: Instant::now(),
+            reported: false,
+        }
+    }
+
+    /// `future`, polled inside the call's span.
+    pub fn instrument<F: Future>(&self, future: F) -> Instrumented<F> {
+        future.instrument(self.span.clone())
+    }
+
+    /// Runs `body` inside the call's span. `FnOnce`, so the body may return
+    /// borrows of its (moved-in) arguments.
+    pub fn in_span<R>(&self, body: impl FnOnce() -> R) -> R {
+        self.span.in_scope(body)
+    }
+
+    /// Reports the body's outcome.
+    pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
+        self.report(success, error_type.map(Cow::Borrowed));
+    }
+
+    fn report(&mut self, success: bool, error_type: Option<Cow<'static, str>>) {
+        if std::mem::replace(&mut self.reported, true) {
+            return;
+        }
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span::record_outcome(&self.span, duration_ms, success, error_type.as_deref());
+        let name = std::mem::take(&mut self.name);
+        self.guard.enqueue(name, success, duration_ms, error_type);
+    }
+}
+
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.reported {
+            let cause = if std::thread::panicking() {
+                "panic"
+            } else {
+                "cancelled"
+            };
+            self.report(false, Some(Cow::Borrowed(cause)));
+        }
+    }
+}
