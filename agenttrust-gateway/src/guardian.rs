@@ -37,6 +37,14 @@ enum Outcome {
     Elevate(String, String),
 }
 
+/// A test rule's verdict, standing in for the policy (see `rules.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scripted<'a> {
+    Allow,
+    Deny(&'a str),
+    Elevate,
+}
+
 /// The effect a tool is treated as having, and whether it was inferred.
 fn effect_of(check: &Check<'_>) -> (&'static str, bool) {
     let given = match check.action_effect {
@@ -67,11 +75,24 @@ pub(crate) fn classify(tool: &str) -> &'static str {
     }
 }
 
+/// The policy's verdict on `check`.
+#[cfg(test)]
 pub(crate) fn decide(
     policy: &Policy,
     data: &mut Data,
     check: &Check<'_>,
     now: SystemTime,
+) -> Verdict {
+    decide_with(policy, data, check, now, None)
+}
+
+/// The verdict on `check`: a test rule's when given, else the policy's.
+pub(crate) fn decide_with(
+    policy: &Policy,
+    data: &mut Data,
+    check: &Check<'_>,
+    now: SystemTime,
+    scripted: Option<Scripted<'_>>,
 ) -> Verdict {
     let (effect, inferred) = effect_of(check);
     if let Some(reason) = foreign_session(data, check) {
@@ -80,7 +101,10 @@ pub(crate) fn decide(
         return verdict(Outcome::Deny(reason), "");
     }
     open_session(policy, data, check);
-    let outcome = evaluate(policy, data, check, effect, now);
+    let outcome = match scripted {
+        None => evaluate(policy, data, check, effect, now),
+        Some(scripted) => follow(policy, data, check, effect, now, scripted),
+    };
     if let Some(session) = check.session_id.and_then(|id| data.sessions.get_mut(id)) {
         session.total_calls += 1;
         if effect == "read" {
@@ -95,7 +119,8 @@ pub(crate) fn decide(
         }
         session.last_activity_at = rfc3339(now);
     }
-    let classified = if inferred {
+    // A rule's reason is the test's own words: no classification note.
+    let classified = if inferred && scripted.is_none() {
         format!(" (no effect given; classified as {effect} from the tool name)")
     } else {
         String::new()
@@ -209,6 +234,30 @@ fn evaluate(
         return Outcome::Elevate(why, id);
     }
     Outcome::Allow(format!("{effect} action allowed"))
+}
+
+/// A test rule's verdict; an elevation goes through approvals as the
+/// policy's own elevations do.
+fn follow(
+    policy: &Policy,
+    data: &mut Data,
+    check: &Check<'_>,
+    effect: &str,
+    now: SystemTime,
+    scripted: Scripted<'_>,
+) -> Outcome {
+    let tool = check.action_name;
+    match scripted {
+        Scripted::Allow => Outcome::Allow(format!("`{tool}` allowed by the test rule")),
+        Scripted::Deny(reason) => Outcome::Deny(reason.to_owned()),
+        Scripted::Elevate => match approved_within_window(policy, data, check, now) {
+            Some(by) => Outcome::Allow(format!("`{tool}` approved by {by}")),
+            None => {
+                let id = pending_approval(policy, data, check, effect, now);
+                Outcome::Elevate(format!("`{tool}` requires approval (test rule)"), id)
+            }
+        },
+    }
 }
 
 /// Who approved this agent's use of this tool within the elevation window.

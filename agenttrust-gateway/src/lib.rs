@@ -30,8 +30,10 @@ mod error;
 mod extract;
 mod guardian;
 mod policy;
+mod rules;
 mod store;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -39,6 +41,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use policy::{Policy, PolicyError};
+pub use rules::{Approver, Rule};
+pub use store::{CheckRecord, EventRecord};
 
 /// Entry point: [`Gateway::builder`].
 #[derive(Debug)]
@@ -52,6 +56,8 @@ impl Gateway {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             api_key: None,
             policy: Policy::default(),
+            rules: BTreeMap::new(),
+            default_rule: None,
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct GatewayBuilder {
     listen: SocketAddr,
     api_key: Option<String>,
     policy: Policy,
+    rules: BTreeMap<String, Rule>,
+    default_rule: Option<Rule>,
 }
 
 impl GatewayBuilder {
@@ -84,6 +92,28 @@ impl GatewayBuilder {
         self
     }
 
+    /// Answers every check of `tool` by `rule` instead of the policy (see
+    /// [`Rule`]); [`GatewayHandle::set_rule`] changes it later.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use agenttrust_gateway::{Gateway, Rule};
+    /// let gateway = Gateway::builder().rule("rm_rf", Rule::deny("never")).spawn().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rule(mut self, tool: impl Into<String>, rule: Rule) -> Self {
+        self.rules.insert(tool.into(), rule);
+        self
+    }
+
+    /// The rule for tools without their own (default: none, the policy
+    /// decides).
+    pub fn default_rule(mut self, rule: Rule) -> Self {
+        self.default_rule = Some(rule);
+        self
+    }
+
     /// Binds and serves on the current tokio runtime.
     ///
     /// # Errors
@@ -94,7 +124,8 @@ impl GatewayBuilder {
             .unwrap_or_else(|| format!("sk_test_{}", uuid::Uuid::new_v4().simple()));
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
-        let (router, state) = api::router(self.policy, api_key.clone());
+        let rules = rules::Rules::new(self.rules, self.default_rule);
+        let (router, state) = api::router(self.policy, rules, api_key.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -159,6 +190,57 @@ impl GatewayHandle {
     /// ```
     pub fn dump(&self) -> serde_json::Value {
         self.state.store.lock().dump()
+    }
+
+    /// Every check answered, oldest first (the newest 100,000 are kept).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+    /// assert!(gateway.checks().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn checks(&self) -> Vec<CheckRecord> {
+        self.state.store.lock().checks.iter().cloned().collect()
+    }
+
+    /// Every telemetry event received, oldest first.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+    /// assert!(gateway.events().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn events(&self) -> Vec<EventRecord> {
+        self.state.store.lock().events.clone()
+    }
+
+    /// Answers checks of `tool` by `rule` from now on.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use agenttrust_gateway::Rule;
+    /// let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+    /// gateway.set_rule("web_search", Rule::unavailable());
+    /// gateway.remove_rule("web_search");
+    /// # Ok(()) }
+    /// ```
+    pub fn set_rule(&self, tool: impl Into<String>, rule: Rule) {
+        self.state.rules.set(tool.into(), Some(rule));
+    }
+
+    /// Lets the default rule (or the policy) answer `tool` again.
+    pub fn remove_rule(&self, tool: &str) {
+        self.state.rules.set(tool.to_owned(), None);
+    }
+
+    /// Sets (or with `None` clears) the rule for tools without their own.
+    pub fn set_default_rule(&self, rule: Option<Rule>) {
+        self.state.rules.set_default(rule);
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.

@@ -1,7 +1,7 @@
 //! The gateway's in-memory records: agents, tokens, sessions, approvals and
 //! telemetry, behind one lock that is never held across I/O or an await.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -109,20 +109,62 @@ impl Approval {
     }
 }
 
-/// One telemetry event as the gateway received it.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct StoredEvent {
-    pub(crate) agent_id: String,
-    pub(crate) session_id: String,
-    pub(crate) event_type: String,
-    pub(crate) tool_name: String,
-    pub(crate) duration_ms: u64,
-    pub(crate) success: bool,
+/// One telemetry event as the gateway received it; from
+/// [`GatewayHandle::events`](crate::GatewayHandle::events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EventRecord {
+    /// The reporting agent.
+    pub agent_id: String,
+    /// The report's session (empty when it named none).
+    pub session_id: String,
+    /// `tool_end`, `tool_error`, or what the client sent.
+    pub event_type: String,
+    /// The tool.
+    pub tool_name: String,
+    /// How long the call took, as reported.
+    pub duration_ms: u64,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// The failure's type, when reported.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) error_type: Option<String>,
-    pub(crate) timestamp: String,
-    pub(crate) received_at: String,
+    pub error_type: Option<String>,
+    /// The client's timestamp (RFC 3339).
+    pub timestamp: String,
+    /// When the gateway received it (RFC 3339).
+    pub received_at: String,
 }
+
+/// One action check as the gateway answered it; from
+/// [`GatewayHandle::checks`](crate::GatewayHandle::checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckRecord {
+    /// The asking agent.
+    pub agent_id: String,
+    /// The tool.
+    pub action_name: String,
+    /// The effect the check named, if any.
+    pub action_effect: Option<String>,
+    /// The check's session, if any.
+    pub session_id: Option<String>,
+    /// The input summary sent, if any.
+    pub summary: Option<String>,
+    /// `allowed`, `denied`, `elevation_required`, `unavailable` (503 from a
+    /// rule) or `status` (another error status from a rule).
+    pub outcome: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// The Guardian's reason, for a verdict.
+    pub reason: Option<String>,
+    /// The check id, for a verdict.
+    pub check_id: Option<String>,
+    /// The approval to decide, for an elevation.
+    pub approval_id: Option<String>,
+}
+
+/// The newest checks kept for `GatewayHandle::checks`; older ones go.
+pub(crate) const CHECK_LOG: usize = 100_000;
 
 #[derive(Default)]
 pub(crate) struct Data {
@@ -130,7 +172,8 @@ pub(crate) struct Data {
     pub(crate) tokens: HashMap<String, Token>,
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) approvals: HashMap<String, Approval>,
-    pub(crate) events: Vec<StoredEvent>,
+    pub(crate) events: Vec<EventRecord>,
+    pub(crate) checks: VecDeque<CheckRecord>,
 }
 
 impl Data {
@@ -140,6 +183,42 @@ impl Data {
         self.sessions
             .get(id)
             .is_some_and(|s| s.agent_id != agent_id)
+    }
+
+    /// Logs a check, forgetting the oldest beyond [`CHECK_LOG`].
+    pub(crate) fn log_check(&mut self, record: CheckRecord) {
+        if self.checks.len() == CHECK_LOG {
+            self.checks.pop_front();
+        }
+        self.checks.push_back(record);
+    }
+
+    /// Decides a pending approval; a decided or expired one is a conflict.
+    pub(crate) fn decide_approval(
+        &mut self,
+        approval_id: &str,
+        status: ApprovalStatus,
+        decided_by: &str,
+        now: SystemTime,
+    ) -> Result<Approval, crate::error::ApiError> {
+        use crate::error::ApiError;
+        let approval = self
+            .approvals
+            .get_mut(approval_id)
+            .ok_or_else(|| ApiError::not_found("approval", approval_id))?;
+        approval.refresh(now);
+        if approval.status != ApprovalStatus::Pending {
+            let current = serde_json::to_value(approval.status).unwrap_or_default();
+            return Err(ApiError::conflict(format!(
+                "approval `{approval_id}` is already {} and cannot be decided again",
+                current.as_str().unwrap_or("decided")
+            )));
+        }
+        approval.status = status;
+        approval.decided_by = Some(decided_by.to_owned());
+        approval.decided = Some(now);
+        approval.decided_at = Some(rfc3339(now));
+        Ok(approval.clone())
     }
 
     /// Every record, keys sorted (see `GatewayHandle::dump`).
@@ -160,6 +239,7 @@ impl Data {
             "sessions": by_key(self.sessions.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "approvals": by_key(self.approvals.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
+            "checks_total": self.checks.len(),
         })
     }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{optional, Body};
-use crate::store::{rfc3339, Approval, ApprovalStatus};
+use crate::store::{Approval, ApprovalStatus};
 
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -53,27 +53,8 @@ fn decide(
     req: Decision,
     status: ApprovalStatus,
 ) -> ApiResult<Json<Approval>> {
-    let now = SystemTime::now();
+    let decided_by = optional(req.decided_by.as_deref()).unwrap_or("anonymous");
     let mut data = state.store.lock();
-    let approval = data
-        .approvals
-        .get_mut(approval_id)
-        .ok_or_else(|| ApiError::not_found("approval", approval_id))?;
-    approval.refresh(now);
-    if approval.status != ApprovalStatus::Pending {
-        let current = serde_json::to_value(approval.status).unwrap_or_default();
-        return Err(ApiError::conflict(format!(
-            "approval `{approval_id}` is already {} and cannot be decided again",
-            current.as_str().unwrap_or("decided")
-        )));
-    }
-    approval.status = status;
-    approval.decided_by = Some(
-        optional(req.decided_by.as_deref())
-            .unwrap_or("anonymous")
-            .to_owned(),
-    );
-    approval.decided = Some(now);
-    approval.decided_at = Some(rfc3339(now));
-    Ok(Json(approval.clone()))
+    data.decide_approval(approval_id, status, decided_by, SystemTime::now())
+        .map(Json)
 }

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 
 use crate::error::ApiError;
 use crate::policy::Policy;
+use crate::rules::Rules;
 use crate::store::Store;
 
 /// The largest request body accepted; larger ones are 413.
@@ -28,16 +29,18 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) policy: Policy,
+    pub(crate) rules: Rules,
     api_key: String,
 }
 
 pub(crate) type AppState = Arc<Shared>;
 
 /// The routes, and the state they share (kept by the handle for `dump`).
-pub(crate) fn router(policy: Policy, api_key: String) -> (Router, AppState) {
+pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, AppState) {
     let state: AppState = Arc::new(Shared {
         store: Store::default(),
         policy,
+        rules,
         api_key,
     });
     let protected = Router::new()

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{optional, required, Body};
-use crate::store::{rfc3339, StoredEvent};
+use crate::store::{rfc3339, EventRecord};
 
 #[derive(Deserialize)]
 pub(crate) struct Report {
@@ -57,7 +57,7 @@ pub(crate) async fn report(
     let count = req.events.len();
     let events = req.events.into_iter().map(|e| {
         let success = e.success.unwrap_or(false);
-        StoredEvent {
+        EventRecord {
             agent_id: agent_id.to_owned(),
             session_id: session_id.to_owned(),
             event_type: e
@@ -97,7 +97,7 @@ pub(crate) async fn events(
         .filter(|e| optional(query.session_id.as_deref()).is_none_or(|s| e.session_id == s));
     let limit = query.limit.unwrap_or(usize::MAX);
     let mut total = 0;
-    let mut events: Vec<&StoredEvent> = Vec::new();
+    let mut events: Vec<&EventRecord> = Vec::new();
     for event in matching {
         total += 1;
         if events.len() < limit {
