@@ -40,6 +40,8 @@ mod manifest;
 mod pipeline;
 mod runtime;
 mod summary;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -79,8 +79,8 @@ impl CheckStats {
 /// Quantiles of the Guardian's answer time, from a cumulative histogram
 /// with 8 buckets per power of two (a quantile is the upper edge of its
 /// bucket: at most 12.5% above the true value, and never above `max`).
-/// Only answered checks count; a timeout or refused connection is an error,
-/// not a latency.
+/// Only checks answered with a verdict count; a timeout, a refused
+/// connection or an error status is counted as an error, not a latency.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LatencySummary {

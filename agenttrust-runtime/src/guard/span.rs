@@ -76,6 +76,12 @@ pub(crate) fn record_decision(span: &Span, tool: &str, decision: &Decision) {
         if !matches!(decision, Decision::Allowed { .. }) {
             span.record("agenttrust.reason", decision.reason());
         }
+        // An enforced refusal ends the call: the error the caller gets.
+        match decision {
+            Decision::Denied { .. } => mark_error(span, "ACTION_DENIED"),
+            Decision::ElevationRequired { .. } => mark_error(span, "ELEVATION_REQUIRED"),
+            _ => {}
+        }
     }
     let (reason, check_id, approval_id) = (
         decision.reason(),
@@ -114,14 +120,18 @@ pub(crate) fn record_decision(span: &Span, tool: &str, decision: &Decision) {
 
 /// A check that ended in an error (the body will not run).
 pub(crate) fn record_error(span: &Span, tool: &str, code: &str) {
-    span.record("error.type", code);
-    span.record("otel.status_code", "ERROR");
+    mark_error(span, code);
     tracing::event!(
         target: TARGET,
         tracing::Level::WARN,
         { "gen_ai.tool.name" = tool, "error.type" = code },
         "the check failed; the call does not run"
     );
+}
+
+fn mark_error(span: &Span, error_type: &str) {
+    span.record("error.type", error_type);
+    span.record("otel.status_code", "ERROR");
 }
 
 /// How the body went.
@@ -137,7 +147,6 @@ pub(crate) fn record_outcome(
     span.record("agenttrust.duration_ms", duration_ms);
     span.record("agenttrust.success", success);
     if !success {
-        span.record("error.type", error_type.unwrap_or("error"));
-        span.record("otel.status_code", "ERROR");
+        mark_error(span, error_type.unwrap_or("error"));
     }
 }
