@@ -1,16 +1,10 @@
-//! What guarded functions do at run time, against a real HTTP Guardian on
-//! loopback: check first, body once, one report per call.
-
-mod common;
+//! What guarded functions do at run time, against a real Guardian on
+//! loopback (the test kit's): check first, body once, one report per call.
 
 use std::time::Duration;
 
+use agenttrust_runtime::testing::{Approver, Rule, TestGuardian};
 use agenttrust_runtime::{guarded, with_runtime, AgentTrustError, Runtime};
-use serde_json::{json, Value};
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-const CHECK: &str = "/api/v1/agenttrust/check";
 
 #[derive(Debug, thiserror::Error)]
 enum ToolError {
@@ -79,62 +73,32 @@ fn strict() -> Result<u8, ToolError> {
 }
 
 /// A Guardian that allows everything except `rm_rf` (denied) and
-/// `delete_file` (elevation), plus a telemetry sink.
-async fn guardian() -> MockServer {
-    let server = common::server().await;
-    Mock::given(method("POST"))
-        .and(path(CHECK))
-        .and(body_partial_json(json!({"action_name": "rm_rf"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"allowed": false, "reason": "admin tools are denied", "check_id": "chk_d"}),
-        ))
-        .with_priority(2)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST")).and(path(CHECK)).and(body_partial_json(json!({"action_name": "delete_file"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"allowed": false, "elevation_required": true, "approval_id": "apr_1", "reason": "destructive"})))
-        .with_priority(2).mount(&server).await;
-    Mock::given(method("POST"))
-        .and(path(CHECK))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"allowed": true, "check_id": "chk_a"})),
-        )
-        .with_priority(5)
-        .mount(&server)
-        .await;
-    common::accept_telemetry(&server).await;
-    server
-}
-
-fn runtime(server: &MockServer, agent: &str) -> Runtime {
-    Runtime::builder(common::client_for(server), agent)
-        .session_id(format!("sess_{agent}"))
-        .build()
-}
-
-async fn events_after_flush(server: &MockServer, rt: &Runtime) -> Vec<Value> {
-    assert!(rt.flush(Duration::from_secs(10)).await.is_delivered());
-    common::telemetry_events(server).await
+/// `delete_file` (elevation).
+async fn guardian() -> TestGuardian {
+    TestGuardian::builder()
+        .rule("rm_rf", Rule::deny("admin tools are denied"))
+        .rule("delete_file", Rule::elevate(Approver::nobody()))
+        .start()
+        .await
 }
 
 #[tokio::test]
 async fn allowed_async_call_runs_the_body_and_reports_success_with_its_duration() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_allow");
-    assert_eq!(rt.scope(read_file(30)).await.unwrap(), "contents");
-    let check = &common::bodies(&server, CHECK).await[0];
-    assert_eq!(check["agent_id"], "ag_allow");
-    assert_eq!(check["session_id"], "sess_ag_allow");
-    assert_eq!(check["action_effect"], "read");
-    assert!(
-        check.get("action_input_summary").is_none(),
-        "nothing about inputs unless asked"
+    let guardian = guardian().await;
+    assert_eq!(guardian.scope(read_file(30)).await.unwrap(), "contents");
+    let check = guardian.assert_checked("read_file");
+    assert_eq!(check.agent_id, guardian.agent_id());
+    assert_eq!(
+        check.session_id.as_deref(),
+        Some(guardian.runtime().session_id())
     );
-    let events = events_after_flush(&server, &rt).await;
+    assert_eq!(check.action_effect.as_deref(), Some("read"));
+    assert_eq!(check.summary, None, "nothing about inputs unless asked");
+    let events = guardian.events().await;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["tool_name"], "read_file");
-    assert_eq!(events[0]["success"], true);
-    let ms = events[0]["duration_ms"].as_u64().unwrap();
+    assert_eq!(events[0].tool_name, "read_file");
+    assert!(events[0].success);
+    let ms = events[0].duration_ms;
     assert!(
         (30..5_000).contains(&ms),
         "duration {ms} ms should cover the 30 ms body"
@@ -143,97 +107,85 @@ async fn allowed_async_call_runs_the_body_and_reports_success_with_its_duration(
 
 #[tokio::test]
 async fn denied_and_elevated_calls_never_run_the_body_and_report_nothing() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_deny");
+    let guardian = guardian().await;
     let before = BODY_RUNS.with(std::cell::Cell::get);
-    let err = with_runtime(&rt, admin_tool).unwrap_err();
+    let err = guardian.in_scope(admin_tool).unwrap_err();
     let err = err
         .downcast::<AgentTrustError>()
         .expect("anyhow carries the AgentTrustError");
     assert!(
         matches!(err, AgentTrustError::ActionDenied { ref message, .. } if message == "admin tools are denied")
     );
-    match with_runtime(&rt, || delete_file(false)) {
+    match guardian.in_scope(|| delete_file(false)) {
         Err(ToolError::Guard(AgentTrustError::ElevationRequired { approval_id, .. })) => {
-            assert_eq!(approval_id, "apr_1")
+            assert_eq!(
+                guardian.assert_checked("delete_file").approval_id,
+                Some(approval_id)
+            )
         }
         other => panic!("expected elevation, got {other:?}"),
     }
     assert_eq!(BODY_RUNS.with(std::cell::Cell::get), before, "no body ran");
-    assert!(events_after_flush(&server, &rt).await.is_empty());
+    assert!(guardian.events().await.is_empty());
 }
 
 #[tokio::test]
 async fn question_mark_errors_report_failure_with_the_error_type_name() {
-    let server = guardian().await;
-    // Allow delete_file for this agent by answering allow first.
-    Mock::given(method("POST"))
-        .and(path(CHECK))
-        .and(body_partial_json(json!({"agent_id": "ag_err"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"allowed": true})))
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    let rt = runtime(&server, "ag_err");
-    let err = with_runtime(&rt, || delete_file(true)).unwrap_err();
+    let guardian = guardian().await;
+    guardian.set_rule("delete_file", Rule::allow());
+    let err = guardian.in_scope(|| delete_file(true)).unwrap_err();
     assert!(matches!(err, ToolError::DiskFull));
-    with_runtime(&rt, || delete_file(false)).unwrap();
-    let events = events_after_flush(&server, &rt).await;
+    guardian.in_scope(|| delete_file(false)).unwrap();
+    let events = guardian.events().await;
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0]["success"], false);
-    assert_eq!(events[0]["event_type"], "tool_error");
-    let error_type = events[0]["error_type"].as_str().unwrap();
+    assert!(!events[0].success);
+    assert_eq!(events[0].event_type, "tool_error");
+    let error_type = events[0].error_type.as_deref().unwrap();
     assert!(error_type.ends_with("ToolError"), "{error_type}");
     assert!(!error_type.contains("disk full"), "never the message");
-    assert_eq!(events[1]["success"], true);
-    assert!(events[1]["duration_ms"].as_u64().unwrap() >= 15);
+    assert!(events[1].success);
+    assert!(events[1].duration_ms >= 15);
 }
 
 #[tokio::test]
 async fn summary_is_sent_only_when_asked_and_cut_to_200_chars() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_sum");
+    let guardian = guardian().await;
     let text = format!("{}é{}", "a".repeat(199), "漢".repeat(100));
     assert_eq!(
-        rt.scope(summarized(text.clone())).await.unwrap(),
+        guardian.scope(summarized(text.clone())).await.unwrap(),
         text.len()
     );
-    let sent = common::first_summary(&server).await;
+    let sent = guardian.assert_checked("summarized").summary.unwrap();
     assert_eq!(sent.chars().count(), 200);
     assert!(sent.ends_with('é'));
 }
 
 #[tokio::test]
 async fn a_panicking_body_reports_once_and_the_panic_propagates() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_panic");
+    let guardian = guardian().await;
     let caught =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_runtime(&rt, panics)));
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guardian.in_scope(panics)));
     assert!(caught.is_err(), "the panic propagated");
-    let task = tokio::spawn(rt.scope(panics_async()));
+    let task = tokio::spawn(guardian.scope(panics_async()));
     let join = task.await.unwrap_err();
     assert!(join.is_panic());
-    let events = events_after_flush(&server, &rt).await;
+    let events = guardian.events().await;
     assert_eq!(events.len(), 2, "{events:?}");
     for e in &events {
-        assert_eq!(
-            (e["success"].as_bool(), e["error_type"].as_str()),
-            (Some(false), Some("panic"))
-        );
+        assert_eq!((e.success, e.error_type.as_deref()), (false, Some("panic")));
     }
 }
 
 #[tokio::test]
 async fn a_cancelled_async_call_reports_once() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_cancel");
+    let guardian = guardian().await;
     let outcome =
-        tokio::time::timeout(Duration::from_millis(100), rt.scope(read_file(5_000))).await;
+        tokio::time::timeout(Duration::from_millis(100), guardian.scope(read_file(5_000))).await;
     assert!(outcome.is_err(), "timed out");
-    let events = events_after_flush(&server, &rt).await;
+    let events = guardian.events().await;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0]["error_type"], "cancelled");
-    assert_eq!(events[0]["success"], false);
+    assert_eq!(events[0].error_type.as_deref(), Some("cancelled"));
+    assert!(!events[0].success);
 }
 
 #[tokio::test]
@@ -272,15 +224,12 @@ async fn guardian_down_fails_closed_by_default_and_open_when_configured() {
 
 #[tokio::test]
 async fn auth_errors_are_never_failed_open() {
-    let server = common::server().await;
-    Mock::given(path(CHECK))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message":"bad key"})))
-        .mount(&server)
-        .await;
-    let rt = Runtime::builder(common::client_for(&server), "ag")
+    let guardian = TestGuardian::builder()
+        .default_rule(Rule::status(401))
         .fail_open(true)
-        .build();
-    let err = with_runtime(&rt, tolerant).unwrap_err();
+        .start()
+        .await;
+    let err = guardian.in_scope(tolerant).unwrap_err();
     assert!(
         matches!(
             err,
@@ -303,8 +252,8 @@ fn no_runtime_fails_closed_with_a_config_error_naming_init_from_env() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_threads_and_eight_tasks_produce_exactly_one_event_per_call() {
-    let server = guardian().await;
-    let rt = runtime(&server, "ag_conc");
+    let guardian = guardian().await;
+    let rt = guardian.runtime().clone();
     let mut threads = Vec::new();
     for _ in 0..8 {
         let rt = rt.clone();
@@ -328,21 +277,9 @@ async fn eight_threads_and_eight_tasks_produce_exactly_one_event_per_call() {
     for t in threads {
         assert_eq!(t.join().unwrap(), 70);
     }
-    let events = events_after_flush(&server, &rt).await;
+    let events = guardian.events().await;
     assert_eq!(events.len(), 160);
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e["tool_name"] == "tolerant")
-            .count(),
-        80
-    );
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e["tool_name"] == "read_file")
-            .count(),
-        80
-    );
-    assert_eq!(common::bodies(&server, CHECK).await.len(), 160);
+    let of = |tool: &str| events.iter().filter(|e| e.tool_name == tool).count();
+    assert_eq!((of("tolerant"), of("read_file")), (80, 80));
+    assert_eq!(guardian.checks().len(), 160);
 }
