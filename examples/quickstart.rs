@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use agenttrust_gateway::{Gateway, GatewayHandle};
 use agenttrust_runtime::api::agents::CreateAgentRequest;
 use agenttrust_runtime::{guarded, AgentTrustClient, AgentTrustError, Runtime};
 
@@ -30,28 +29,11 @@ async fn delete_file(path: &str) -> Result<String, AgentTrustError> {
     Ok(format!("deleted {path}"))
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. A gateway: the configured one, or an embedded local one.
     // A partial configuration is an error, never a silent embedded gateway.
-    let mut embedded: Option<GatewayHandle> = None;
-    agenttrust::configured_from_env(&["AGENTTRUST_URL", "AGENTTRUST_API_KEY"])?;
-    let (url, key) = match (
-        env("AGENTTRUST_URL").or_else(|| env("AGENTTRUST_BASE_URL")),
-        env("AGENTTRUST_API_KEY"),
-    ) {
-        (Some(url), Some(key)) => (url, key),
-        _ => {
-            let gateway = Gateway::builder().spawn().await?;
-            let pair = (gateway.url().to_owned(), gateway.api_key().to_owned());
-            embedded = Some(gateway);
-            pair
-        }
-    };
+    let (url, key, embedded) = agenttrust::example_gateway().await?;
     println!(
         "gateway: {url}{}",
         if embedded.is_some() {

@@ -72,6 +72,35 @@ pub fn configured_from_env(required: &[&str]) -> Result<bool, String> {
     configured(required, |name| std::env::var(name).ok())
 }
 
+/// The gateway an example talks to: `AGENTTRUST_URL` (or
+/// `AGENTTRUST_BASE_URL`) and `AGENTTRUST_API_KEY` when both are set, else
+/// a local gateway started here on an ephemeral port (returned, so it lives
+/// as long as the caller keeps it). A partial configuration is an error.
+///
+/// # Errors
+/// As [`configured`], and when the embedded gateway cannot bind.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let (url, key, embedded) = agenttrust::example_gateway().await?;
+/// println!("{url} (embedded: {})", embedded.is_some());
+/// # Ok(()) }
+/// ```
+pub async fn example_gateway(
+) -> Result<(String, String, Option<agenttrust_gateway::GatewayHandle>), Box<dyn std::error::Error>>
+{
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if configured_from_env(&["AGENTTRUST_URL", "AGENTTRUST_API_KEY"])? {
+        let url = var("AGENTTRUST_URL")
+            .or_else(|| var("AGENTTRUST_BASE_URL"))
+            .unwrap_or_default();
+        return Ok((url, var("AGENTTRUST_API_KEY").unwrap_or_default(), None));
+    }
+    let gateway = agenttrust_gateway::Gateway::builder().spawn().await?;
+    let (url, key) = (gateway.url().to_owned(), gateway.api_key().to_owned());
+    Ok((url, key, Some(gateway)))
+}
+
 /// Reads the telemetry events a local `agenttrust-gateway` stored, through
 /// its read-only extension `GET /api/v1/telemetry/events` (not part of the
 /// AgentTrust ID protocol, so not in the protocol client), filtered by

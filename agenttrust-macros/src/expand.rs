@@ -38,7 +38,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     };
     let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
     let deny = deny_return(args, &krate);
-    let finish = finish_call(args);
+    let finish = finish_call(args, &krate);
     let (call, result, error, summary_value) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
@@ -71,11 +71,15 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 guarded(
                     check_async,
                     annotation,
-                    quote!(#call.instrument(async move #body).await),
+                    quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
                 )
             } else {
                 let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
-                guarded(check, annotation, quote!(#call.in_span(move || #body)))
+                guarded(
+                    check,
+                    annotation,
+                    quote!(#krate::__private::Call::in_span(&#call, move || #body)),
+                )
             };
             emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }
@@ -89,7 +93,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 let steps = guarded(
                     check_async,
                     annotation,
-                    quote!(#call.instrument(async move #inner).await),
+                    quote!(#krate::__private::Call::instrument_body(&#call, async move #inner).await),
                 );
                 future.block = syn::parse_quote!({ #steps });
                 future.capture = Some(syn::Token![move](future.async_token.span));
@@ -215,12 +219,14 @@ fn deny_return(args: &Args, krate: &Path) -> TokenStream {
             let krate = respan(krate.to_token_stream(), path.span());
             quote_spanned!(path.span()=> #krate::__private::on_deny(#path(#error)))
         }
-        None => quote!(#returns.deny(#error)),
+        None => quote!(#krate::__private::Returns::deny(&#returns, #error)),
     }
 }
 
 /// Reporting the outcome: by the return type's `Result`-ness, or by `success_if`.
-fn finish_call(args: &Args) -> TokenStream {
+/// Methods taking `&self` are called by path: a user's blanket trait in
+/// scope (`tracing::Instrument`, say) would otherwise win method resolution.
+fn finish_call(args: &Args, krate: &Path) -> TokenStream {
     let (call, result, returns) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
@@ -229,7 +235,10 @@ fn finish_call(args: &Args) -> TokenStream {
     match &args.success_if {
         Some(path) => quote_spanned!(path.span()=>
             #call.finish_with(#path(&#result), ::core::option::Option::None);),
-        None => quote!(#returns.finish(#call, &#result);),
+        None if args.on_deny.is_some() => {
+            quote!(#krate::__private::Judge::finish(&#returns, #call, &#result);)
+        }
+        None => quote!(#krate::__private::Returns::finish(&#returns, #call, &#result);),
     }
 }
 

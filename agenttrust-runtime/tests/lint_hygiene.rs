@@ -132,3 +132,58 @@ macro_rules! documented_tool {
 }
 
 documented_tool!(generated_documented);
+
+/// Blanket traits in scope whose methods share the expansion's names
+/// (`tracing::Instrument::instrument` is the common one): the expansion
+/// calls its own by path, so these never hijack it.
+pub mod shadowing_traits {
+    use agenttrust_runtime::{guarded, AgentTrustError};
+    #[allow(unused_imports)]
+    use tracing::Instrument as _;
+
+    /// A trait for every type, with the names the expansion uses.
+    pub trait Everything: Sized {
+        /// Shadows `Returns::deny`.
+        fn deny(self, _error: AgentTrustError) {}
+        /// Shadows `Returns::finish` / `Judge::finish`.
+        fn finish<A, B>(self, _a: A, _b: B) {}
+        /// Shadows `Call::in_span`.
+        fn in_span<A>(self, _a: A) {}
+        /// Shadows `Call::instrument_body`.
+        fn instrument_body<A>(self, _a: A) {}
+        /// Shadows `Call::finish_with`.
+        fn finish_with<A, B>(self, _a: A, _b: B) {}
+    }
+    impl<T> Everything for T {}
+
+    /// Async.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[guarded(effect = "read")]
+    pub async fn async_tool() -> Result<(), AgentTrustError> {
+        Ok(())
+    }
+
+    /// Sync.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[guarded(effect = "read")]
+    pub fn sync_tool() -> Result<(), AgentTrustError> {
+        Ok(())
+    }
+
+    /// Maps denials itself.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[guarded(effect = "read", on_deny = to_string)]
+    pub fn mapped() -> Result<(), String> {
+        Ok(())
+    }
+
+    fn to_string(error: AgentTrustError) -> String {
+        error.to_string()
+    }
+}

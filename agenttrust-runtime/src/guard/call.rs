@@ -10,7 +10,7 @@ use tracing::Span;
 use crate::guard::{span, AgentTrustGuard};
 
 /// A call the Guardian admitted. The body runs inside its span
-/// ([`instrument`](Self::instrument), [`in_span`](Self::in_span)), and it
+/// ([`instrument_body`](Self::instrument_body), [`in_span`](Self::in_span)), and it
 /// reports exactly once: from [`finish_with`](Self::finish_with) or, when
 /// the body panicked or the future was dropped, from `Drop`.
 #[must_use]
@@ -34,7 +34,7 @@ impl Call {
     }
 
     /// `future`, polled inside the call's span.
-    pub fn instrument<F: Future>(&self, future: F) -> Instrumented<F> {
+    pub fn instrument_body<F: Future>(&self, future: F) -> Instrumented<F> {
         future.instrument(self.span.clone())
     }
 

@@ -380,7 +380,7 @@ impl AgentTrustGuard {
         let call = self
             .admit(tool, summary, effect, Overrides::default())
             .await?;
-        let result = call.instrument(body).await;
+        let result = call.instrument_body(body).await;
         finish(call, &result);
         result
     }

@@ -144,7 +144,11 @@ pub(crate) fn record_outcome(
     if span.is_disabled() {
         return;
     }
-    span.record("agenttrust.duration_ms", duration_ms);
+    // As i64: OpenTelemetry has no unsigned integers (a u64 would export as a string).
+    span.record(
+        "agenttrust.duration_ms",
+        i64::try_from(duration_ms).unwrap_or(i64::MAX),
+    );
     span.record("agenttrust.success", success);
     if !success {
         mark_error(span, error_type.unwrap_or("error"));

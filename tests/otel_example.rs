@@ -1,0 +1,56 @@
+//! The `otel` example as a user runs it: every guarded call's span reaches
+//! the OpenTelemetry stdout exporter with its decision, under the agent
+//! turn's span.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `target/<profile>/examples/otel`, which `cargo test` builds.
+fn example() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples")
+        .join(format!("otel{}", std::env::consts::EXE_SUFFIX))
+}
+
+#[test]
+fn the_example_exports_one_span_per_guarded_call_with_its_decision() {
+    let mut command = Command::new(example());
+    for var in agenttrust::AGENTTRUST_VARS {
+        command.env_remove(var);
+    }
+    let output = command.output().expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.matches("Name         : agenttrust.guard").count(),
+        3,
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("Name         : agent_turn").count(),
+        1,
+        "{stdout}"
+    );
+    for decision in ["allowed", "denied", "would_block"] {
+        let field = format!("agenttrust.decision: String(Owned(\"{decision}\"))");
+        assert!(stdout.contains(&field), "no {decision} span:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("error.type: String(Owned(\"ACTION_DENIED\"))"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("gen_ai.tool.name: String(Owned(\"archive_logs\"))"));
+    assert!(
+        stdout.contains("checks: 1 allowed, 1 denied, 1 would block"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("telemetry: Delivered"), "{stdout}");
+}
