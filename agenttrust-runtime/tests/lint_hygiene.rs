@@ -178,12 +178,13 @@ pub mod shadowing_traits {
     ///
     /// # Errors
     /// When the Guardian denies it.
-    #[guarded(effect = "read", on_deny = to_string)]
+    #[guarded(effect = "read", on_deny = code_of)]
     pub fn mapped() -> Result<(), String> {
         Ok(())
     }
 
-    fn to_string(error: AgentTrustError) -> String {
-        error.to_string()
+    #[allow(clippy::needless_pass_by_value)] // on_deny's shape: fn(AgentTrustError) -> E
+    fn code_of(error: AgentTrustError) -> String {
+        error.code().to_owned()
     }
 }
