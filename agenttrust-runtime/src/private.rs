@@ -67,6 +67,17 @@ pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
     crate::blocking::run(check(tool, summary))
 }
 
+/// The counters' hot path for one answered check (what `decide` records),
+/// for the benchmark to time on its own.
+pub fn count_check(
+    client: &crate::AgentTrustClient,
+    decision: &crate::Decision,
+    latency: std::time::Duration,
+) {
+    client.check_stats().guardian_latency(latency);
+    client.check_stats().decision(decision);
+}
+
 /// A return type that can carry a denial and tell success from failure.
 #[diagnostic::on_unimplemented(
     message = "`#[guarded]` cannot return a denial as `{Self}`",

@@ -11,7 +11,16 @@ use agenttrust_runtime::{with_runtime, AgentTrustClient, Runtime};
 use serde_json::{json, Value};
 
 const CHILD_FLAG: &str = "--instructions-child";
-const TARGETS: [&str; 4] = ["floor_async", "ours_async", "floor_blocking", "ours_sync"];
+const TARGETS: [&str; 6] = [
+    "floor_async",
+    "ours_async",
+    "floor_blocking",
+    "ours_sync",
+    // The async call under a subscriber that filters its span out, and
+    // under one that formats every span and event (see observability.rs).
+    "ours_async_filtered_out",
+    "ours_async_fmt_subscriber",
+];
 const FEW: usize = 100;
 const MANY: usize = 600;
 
@@ -50,11 +59,20 @@ pub fn run_child(args: &[String]) {
                 }
             });
         }
-        "ours_async" => crate::current_thread().block_on(runtime.scope(async {
-            for _ in 0..calls {
-                crate::guarded_async().await.expect("allowed");
+        "ours_async" | "ours_async_filtered_out" | "ours_async_fmt_subscriber" => {
+            let mode = target.trim_start_matches("ours_async_");
+            let run = || {
+                crate::current_thread().block_on(runtime.scope(async {
+                    for _ in 0..calls {
+                        crate::guarded_async().await.expect("allowed");
+                    }
+                }));
+            };
+            match crate::observability::dispatch(mode) {
+                Some(d) => tracing::dispatcher::with_default(&d, run),
+                None => run(),
             }
-        })),
+        }
         "floor_blocking" => {
             let http = reqwest::blocking::Client::new();
             for _ in 0..calls {

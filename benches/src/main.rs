@@ -2,7 +2,7 @@
 //! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
 //! and the official `agenttrustid` SDK's check-then-report guard.
 //!
-//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst]`
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing]`
 //!
 //! Prints one table per gateway latency (0 and 1 ms) with medians over
 //! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
@@ -12,6 +12,7 @@
 mod burst;
 mod compile_cost;
 mod instructions;
+mod observability;
 mod stats;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +45,7 @@ pub struct Settings {
     callgrind: bool,
     only_compile: bool,
     only_burst: bool,
+    only_tracing: bool,
     burst: bool,
 }
 
@@ -70,6 +72,7 @@ impl Settings {
             callgrind: !flag("--no-callgrind"),
             only_compile: flag("--only-compile"),
             only_burst: flag("--only-burst"),
+            only_tracing: flag("--only-tracing"),
             burst: !flag("--no-burst"),
         }
     }
@@ -170,6 +173,22 @@ fn time_calls(n: usize, mut call: impl FnMut()) -> Vec<u64> {
         .collect()
 }
 
+/// Per-call nanoseconds of `n` sequential `guarded_async` calls on `rt`
+/// with `ours` in scope, after a warm-up.
+fn time_guarded_async(rt: &tokio::runtime::Runtime, ours: &Runtime, n: usize) -> Vec<u64> {
+    rt.block_on(ours.scope(async {
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n + n / 10 + 20 {
+            let start = Instant::now();
+            guarded_async().await.expect("allowed");
+            if i >= n / 10 + 20 {
+                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+        }
+        samples
+    }))
+}
+
 fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
     let client = agenttrustid::AgentTrustClient::builder()
         .base_url(s.gateway.url())
@@ -208,17 +227,7 @@ fn latency_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
     let blocking = reqwest::blocking::Client::new();
     let floor_blocking = time_calls(n, || floor_post_blocking(&blocking, &url, &key, &body));
 
-    let ours_async = rt.block_on(s.ours.scope(async {
-        let mut samples = Vec::with_capacity(n);
-        for i in 0..n + n / 10 + 20 {
-            let start = Instant::now();
-            guarded_async().await.expect("allowed");
-            if i >= n / 10 + 20 {
-                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
-        }
-        samples
-    }));
+    let ours_async = time_guarded_async(&rt, &s.ours, n);
 
     let ours_sync = with_runtime(&s.ours, || {
         time_calls(n, || guarded_sync().expect("allowed"))
@@ -528,6 +537,17 @@ fn main() {
             "{}",
             serde_json::to_string_pretty(&cost).unwrap_or_default()
         );
+        return;
+    }
+    if !settings.only_burst {
+        let s = setup(Duration::ZERO);
+        results.insert(
+            "tracing_cost".to_owned(),
+            observability::measure(&s, settings.reps, settings.calls),
+        );
+    }
+    if settings.only_tracing {
+        stats::print_table(&Value::Object(results));
         return;
     }
     if settings.burst || settings.only_burst {

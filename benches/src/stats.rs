@@ -12,6 +12,11 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The median, µs.
+    pub fn p50(&self) -> f64 {
+        self.p50
+    }
+
     /// Summarizes per-call nanoseconds.
     pub fn of(mut samples: Vec<u64>) -> Summary {
         samples.sort_unstable();
@@ -28,7 +33,7 @@ impl Summary {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
@@ -107,6 +112,22 @@ pub fn print_table(results: &Value) {
                 d["official"]["lost"]
             );
         }
+    }
+    if let Some(t) = results.get("tracing_cost") {
+        println!("\n== tracing and counters (one guarded async call, gateway latency 0, interleaved blocks) ==");
+        for mode in ["no_subscriber", "filtered_out", "fmt_subscriber"] {
+            println!(
+                "{mode:<16} p50 {:>7.1} µs  p99 {:>7.1} µs",
+                get(t, &[mode, "p50_us"]),
+                get(t, &[mode, "p99_us"])
+            );
+        }
+        println!(
+            "added p50 vs no subscriber: filtered out {:+.2} µs, fmt subscriber {:+.2} µs; counters {:.1} ns per check",
+            get(t, &["added_p50_us", "filtered_out"]),
+            get(t, &["added_p50_us", "fmt_subscriber"]),
+            get(t, &["counters_ns_per_check"])
+        );
     }
     if let Some(b) = results.get("telemetry_burst") {
         println!(
