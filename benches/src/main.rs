@@ -2,7 +2,7 @@
 //! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
 //! and the official `agenttrustid` SDK's check-then-report guard.
 //!
-//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing]`
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing] [--only-instructions]`
 //!
 //! Prints one table per gateway latency (0 and 1 ms) with medians over
 //! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
@@ -46,6 +46,7 @@ pub struct Settings {
     only_compile: bool,
     only_burst: bool,
     only_tracing: bool,
+    only_instructions: bool,
     burst: bool,
 }
 
@@ -73,6 +74,7 @@ impl Settings {
             only_compile: flag("--only-compile"),
             only_burst: flag("--only-burst"),
             only_tracing: flag("--only-tracing"),
+            only_instructions: flag("--only-instructions"),
             burst: !flag("--no-burst"),
         }
     }
@@ -539,6 +541,11 @@ fn main() {
         );
         return;
     }
+    if settings.only_instructions {
+        results.insert("instructions_per_call".to_owned(), instructions::measure());
+        finish(&settings, Value::Object(results));
+        return;
+    }
     if !settings.only_burst {
         let s = setup(Duration::ZERO);
         results.insert(
@@ -547,7 +554,7 @@ fn main() {
         );
     }
     if settings.only_tracing {
-        stats::print_table(&Value::Object(results));
+        finish(&settings, Value::Object(results));
         return;
     }
     if settings.burst || settings.only_burst {
@@ -576,7 +583,11 @@ fn main() {
             compile_cost::measure(settings.quick),
         );
     }
-    let results = Value::Object(results);
+    finish(&settings, Value::Object(results));
+}
+
+/// Prints the table and writes the JSON.
+fn finish(settings: &Settings, results: Value) {
     stats::print_table(&results);
     if let Err(e) = std::fs::write(
         &settings.json_path,
