@@ -123,6 +123,12 @@ pub use integrations::rmcp;
 /// - `success_if = path`: `fn(&R) -> bool` deciding success for a return
 ///   type that is not a `Result`.
 /// - `fail_open = true | false`: per-tool override of the runtime default.
+/// - `enforce = true | false`: per-tool override of the runtime's
+///   `block_on_deny`. `false` monitors the tool: it runs whatever the
+///   Guardian says, and a denial is recorded as
+///   [`Decision::WouldBlock`](crate::Decision::WouldBlock) (span, event,
+///   [`stats`](crate::AgentTrustClient::stats)), for rolling out one tool at
+///   a time.
 /// - `crate = "path"`: where this crate is, when renamed or re-exported.
 ///
 /// # What the function does
@@ -132,7 +138,9 @@ pub use integrations::rmcp;
 ///    authentication or configuration error, or no runtime at all, returns
 ///    early with the error converted into the function's error type; the
 ///    body never runs and nothing is reported.
-/// 2. Runs the body once, unchanged, and times it.
+/// 2. Runs the body once, unchanged, and times it. Check and body run in
+///    one `agenttrust.guard` tracing span (fields in the README's
+///    "Tracing and OpenTelemetry" section), a child of the current span.
 /// 3. Enqueues one report: success decided by the return value (`Ok` of a
 ///    `Result`), with the error's type name (never its message) on failure.
 ///    A panic is reported as a failure (`error_type: "panic"`) and resumes;
