@@ -11,7 +11,7 @@ pub struct ReadmeDoctests;
 use serde_json::Value;
 
 /// Every environment variable the runtime reads.
-pub const AGENTTRUST_VARS: [&str; 7] = [
+pub const AGENTTRUST_VARS: [&str; 9] = [
     "AGENTTRUST_URL",
     "AGENTTRUST_BASE_URL",
     "AGENTTRUST_API_KEY",
@@ -19,6 +19,8 @@ pub const AGENTTRUST_VARS: [&str; 7] = [
     "AGENTTRUST_SESSION_ID",
     "AGENTTRUST_FAIL_OPEN",
     "AGENTTRUST_CHECK_TIMEOUT",
+    "AGENTTRUST_ON_ELEVATION",
+    "AGENTTRUST_ELEVATION_WAIT",
 ];
 
 /// How an example finds its gateway, from the environment:

@@ -60,7 +60,9 @@ async fn read_is_allowed_and_admin_denied_with_a_reason() {
     let rt = world.runtime();
     assert_eq!(rt.scope(search("rust agents")).await.unwrap(), 11);
     match rt.scope(rotate_keys()).await {
-        Err(ToolError::Guard(AgentTrustError::ActionDenied { message, check_id })) => {
+        Err(ToolError::Guard(AgentTrustError::ActionDenied {
+            message, check_id, ..
+        })) => {
             assert!(message.contains("admin"), "{message}");
             assert!(check_id.is_some());
         }

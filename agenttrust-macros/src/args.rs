@@ -25,7 +25,7 @@ const EFFECT_SYNONYMS: [(&str, &str); 12] = [
     ("administrative", "admin"),
 ];
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "effect",
     "name",
     "summary",
@@ -33,8 +33,17 @@ const KEYS: [&str; 8] = [
     "success_if",
     "fail_open",
     "enforce",
+    "on_elevation",
+    "wait",
     "crate",
 ];
+
+/// What `on_elevation` accepts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OnElevation {
+    Error,
+    Wait,
+}
 
 /// The tool name: a literal or a constant path such as `Self::NAME`.
 pub(crate) enum ToolName {
@@ -51,6 +60,9 @@ pub(crate) struct Args {
     pub(crate) success_if: Option<Path>,
     pub(crate) fail_open: Option<LitBool>,
     pub(crate) enforce: Option<LitBool>,
+    pub(crate) on_elevation: Option<(OnElevation, proc_macro2::Span)>,
+    /// The wait bound, checked at compile time, with its literal.
+    pub(crate) wait: Option<(std::time::Duration, LitStr)>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -64,6 +76,15 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Vec<syn::Error>) {
     };
     if let Err(e) = parser.parse2(tokens) {
         errors.push(e);
+    }
+    if let Some((_, lit)) = &args.wait {
+        if !matches!(args.on_elevation, Some((OnElevation::Wait, _))) {
+            errors.push(syn::Error::new(
+                lit.span(),
+                "`wait` bounds how long a call waits for its approval: add \
+                 `on_elevation = \"wait\"`",
+            ));
+        }
     }
     (args, errors)
 }
@@ -102,7 +123,7 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         syn::Error::new(
             e.span(),
             "expected `key = value` arguments: effect, name, summary, on_deny, success_if, \
-             fail_open, enforce or crate, e.g. #[guarded(effect = \"read\")]",
+             fail_open, enforce, on_elevation, wait or crate, e.g. #[guarded(effect = \"read\")]",
         )
     })
 }
@@ -118,7 +139,7 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
             key.span(),
             format!(
                 "unknown #[guarded] argument `{key_name}`{hint} (expected effect, name, summary, \
-                 on_deny, success_if, fail_open, enforce or crate)"
+                 on_deny, success_if, fail_open, enforce, on_elevation, wait or crate)"
             ),
         ));
     }
@@ -182,6 +203,27 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
             })?;
             set(&mut args.enforce, lit, duplicate)
         }
+        "on_elevation" => {
+            let hint = "`on_elevation` takes \"error\" (return ElevationRequired, the default) \
+                        or \"wait\" (wait for a person's decision, then run or refuse)";
+            let lit: LitStr = input.parse().map_err(|e| syn::Error::new(e.span(), hint))?;
+            let value = match lit.value().as_str() {
+                "error" => OnElevation::Error,
+                "wait" => OnElevation::Wait,
+                _ => return Err(syn::Error::new(lit.span(), hint)),
+            };
+            set(&mut args.on_elevation, (value, lit.span()), duplicate)
+        }
+        "wait" => {
+            let lit: LitStr = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`wait` takes a duration string, e.g. wait = \"10m\"",
+                )
+            })?;
+            let bound = parse_wait(&lit)?;
+            set(&mut args.wait, (bound, lit), duplicate)
+        }
         _ => {
             let lit: LitStr = input.parse().map_err(|e| {
                 syn::Error::new(
@@ -193,6 +235,31 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
             set(&mut args.krate, path, duplicate)
         }
     }
+}
+
+/// A `wait` bound: a humantime duration, longer than zero, that fits the
+/// runtime's `Duration::from_nanos`.
+fn parse_wait(lit: &LitStr) -> syn::Result<std::time::Duration> {
+    let value = lit.value();
+    let bound = humantime::parse_duration(value.trim()).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!("`wait` must be a duration such as \"30s\", \"10m\" or \"1h\", not \"{value}\": {e}"),
+        )
+    })?;
+    if bound.is_zero() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`wait` must be longer than zero",
+        ));
+    }
+    if u64::try_from(bound.as_nanos()).is_err() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`wait` is longer than 584 years",
+        ));
+    }
+    Ok(bound)
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, duplicate: impl Fn() -> syn::Error) -> syn::Result<()> {
@@ -304,6 +371,8 @@ mod tests {
             success_if = ok,
             fail_open = true,
             enforce = false,
+            on_elevation = "wait",
+            wait = "10m",
             crate = "my::rt"
         ));
         assert!(
@@ -316,6 +385,8 @@ mod tests {
         assert!(args.summary.is_some() && args.on_deny.is_some() && args.success_if.is_some());
         assert!(args.fail_open.unwrap().value);
         assert!(!args.enforce.unwrap().value);
+        assert_eq!(args.on_elevation.unwrap().0, OnElevation::Wait);
+        assert_eq!(args.wait.unwrap().0, std::time::Duration::from_secs(600));
         assert!(args.krate.is_some());
     }
 
@@ -355,6 +426,12 @@ mod tests {
         assert!(errors(quote!(fail_open = "yes"))[0].contains("`true` or `false`"));
         assert!(errors(quote!(enforce = "no"))[0].contains("`enforce` takes `true` or `false`"));
         assert!(errors(quote!(enforced = false))[0].contains("did you mean `enforce`"));
+        assert!(errors(quote!(on_elevation = "later"))[0].contains("\"error\""));
+        assert!(errors(quote!(on_elevation = "wait", wait = "soon"))[0].contains("duration"));
+        assert!(errors(quote!(on_elevation = "wait", wait = "0s"))[0].contains("longer than zero"));
+        assert!(errors(quote!(wait = "1m"))[0].contains("add `on_elevation = \"wait\"`"));
+        assert!(errors(quote!(on_elevation = "error", wait = "1m"))[0].contains("on_elevation"));
+        assert!(errors(quote!(on_elevation = "wait", wait = "600000000y")).len() == 1);
         assert!(errors(quote!("x"))[0].contains("key = value"));
     }
 

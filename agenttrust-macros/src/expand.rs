@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
-use crate::args::{Args, ToolName};
+use crate::args::{Args, OnElevation, ToolName};
 use crate::item::{erase_impl_trait, has_impl_trait, tail_async_block_mut, Shape};
 
 /// Generated locals: mixed-site hygiene, so the user's body cannot name
@@ -142,7 +142,7 @@ fn is_trait_call(function: &ItemFn) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 
-/// `Tool { name, effect, fail_open, enforce }`.
+/// `Tool { name, effect, fail_open, enforce, on_elevation }`.
 fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     let name = match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
@@ -168,9 +168,27 @@ fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let (fail_open, enforce) = (flag(&args.fail_open), flag(&args.enforce));
+    let on_elevation = match (&args.on_elevation, &args.wait) {
+        (None, _) => quote!(::core::option::Option::None),
+        (Some((OnElevation::Error, _)), _) => {
+            quote!(::core::option::Option::Some(#krate::OnElevation::Error))
+        }
+        (Some((OnElevation::Wait, _)), None) => {
+            quote!(::core::option::Option::Some(#krate::OnElevation::Wait {
+                max_wait: ::core::option::Option::None,
+            }))
+        }
+        (Some((OnElevation::Wait, _)), Some((bound, _))) => {
+            let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+            quote!(::core::option::Option::Some(#krate::OnElevation::Wait {
+                max_wait: ::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)),
+            }))
+        }
+    };
     quote! {
         #krate::__private::Tool {
             name: #name, effect: #effect, fail_open: #fail_open, enforce: #enforce,
+            on_elevation: #on_elevation,
         }
     }
 }

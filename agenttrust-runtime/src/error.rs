@@ -23,13 +23,18 @@ pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AgentTrustError {
-    /// The Guardian denied the action.
+    /// The Guardian denied the action, or a person denied its approval.
     #[error("action denied: {message}")]
     ActionDenied {
-        /// The Guardian's reason.
+        /// The Guardian's reason (for a denied approval: who denied which
+        /// approval, and why the Guardian had asked).
         message: String,
         /// The id of the check that denied it, when the gateway gave one.
         check_id: Option<String>,
+        /// Who denied the approval, when a waiting call's approval was
+        /// denied (`on_elevation = "wait"`); `None` for the Guardian's own
+        /// denial.
+        decided_by: Option<String>,
     },
     /// The action needs a human approval first; approve `approval_id`, then retry.
     #[error("elevation required (approval {approval_id}): {message}")]
@@ -38,6 +43,16 @@ pub enum AgentTrustError {
         message: String,
         /// The pending approval to approve or deny; never empty.
         approval_id: String,
+    },
+    /// A call waited for its approval (`on_elevation = "wait"`) and the
+    /// approval expired, or the wait bound passed, before anyone decided.
+    /// Never a denial by a person, never an allow.
+    #[error("elevation timed out: approval {approval_id} was not decided within {waited:?}")]
+    ElevationTimedOut {
+        /// The approval that was still pending.
+        approval_id: String,
+        /// How long the call waited.
+        waited: std::time::Duration,
     },
     /// The check could not be completed (transport failure, timeout, 5xx,
     /// malformed answer) and the guard is not configured to fail open.
@@ -146,6 +161,7 @@ impl AgentTrustError {
         match self {
             Self::ActionDenied { .. } => "ACTION_DENIED",
             Self::ElevationRequired { .. } => "ELEVATION_REQUIRED",
+            Self::ElevationTimedOut { .. } => "ELEVATION_TIMED_OUT",
             Self::GuardianUnavailable { .. } => "GUARDIAN_UNAVAILABLE",
             Self::Authentication { .. } => "AUTH_FAILED",
             Self::Authorization { .. } => "AUTH_DENIED",
@@ -178,7 +194,8 @@ impl AgentTrustError {
         }
     }
 
-    /// The approval to ask a human for, when this is `ElevationRequired`.
+    /// The approval to ask a human for, when this is `ElevationRequired`, or
+    /// the one that was never decided, for `ElevationTimedOut`.
     ///
     /// ```
     /// # use agenttrust_runtime::AgentTrustError;
@@ -187,7 +204,8 @@ impl AgentTrustError {
     /// ```
     pub fn approval_id(&self) -> Option<&str> {
         match self {
-            Self::ElevationRequired { approval_id, .. } => Some(approval_id),
+            Self::ElevationRequired { approval_id, .. }
+            | Self::ElevationTimedOut { approval_id, .. } => Some(approval_id),
             _ => None,
         }
     }
@@ -197,7 +215,7 @@ impl AgentTrustError {
     ///
     /// ```
     /// # use agenttrust_runtime::AgentTrustError;
-    /// let err = AgentTrustError::ActionDenied { message: "no".into(), check_id: None };
+    /// let err = AgentTrustError::ActionDenied { message: "no".into(), check_id: None, decided_by: None };
     /// assert!(err.is_denial());
     /// ```
     pub fn is_denial(&self) -> bool {
@@ -250,6 +268,7 @@ impl From<AgentTrustError> for std::io::Error {
                 ErrorKind::PermissionDenied
             }
             AgentTrustError::GuardianUnavailable { .. } => ErrorKind::ConnectionRefused,
+            AgentTrustError::ElevationTimedOut { .. } => ErrorKind::TimedOut,
             _ => ErrorKind::Other,
         };
         std::io::Error::new(kind, error)
@@ -278,6 +297,11 @@ mod tests {
             E::ActionDenied {
                 message: "m".into(),
                 check_id: None,
+                decided_by: None,
+            },
+            E::ElevationTimedOut {
+                approval_id: "apr_1".into(),
+                waited: std::time::Duration::from_secs(1),
             },
             E::ElevationRequired {
                 message: "m".into(),
@@ -340,6 +364,7 @@ mod tests {
             codes,
             vec![
                 ("ACTION_DENIED", false, true, None),
+                ("ELEVATION_TIMED_OUT", false, false, None),
                 ("ELEVATION_REQUIRED", false, true, None),
                 ("GUARDIAN_UNAVAILABLE", true, false, None),
                 ("AUTH_FAILED", false, false, Some(401)),
@@ -378,7 +403,8 @@ mod tests {
     #[test]
     fn only_an_elevation_has_an_approval_id() {
         for e in every_variant() {
-            let expected = matches!(e, E::ElevationRequired { .. }).then_some("apr_1");
+            let expected = matches!(e, E::ElevationRequired { .. } | E::ElevationTimedOut { .. })
+                .then_some("apr_1");
             assert_eq!(e.approval_id(), expected, "{e}");
         }
     }
@@ -399,11 +425,12 @@ mod tests {
                 io.kind()
             })
             .collect();
-        use ErrorKind::{ConnectionRefused, Other, PermissionDenied};
+        use ErrorKind::{ConnectionRefused, Other, PermissionDenied, TimedOut};
         assert_eq!(
             kinds,
             [
                 PermissionDenied,
+                TimedOut,
                 PermissionDenied,
                 ConnectionRefused,
                 PermissionDenied,

@@ -58,7 +58,10 @@ pub use client::{
 pub use effect::{Effect, UnknownEffect};
 pub use error::{AgentTrustError, BoxError, Result};
 pub use guard::Decision;
-pub use guard::{AgentTrustGuard, AgentTrustGuardBuilder};
+pub use guard::{
+    AgentTrustGuard, AgentTrustGuardBuilder, OnElevation, DEFAULT_MAX_ELEVATION_WAIT,
+    FIRST_POLL_INTERVAL, MAX_POLL_INTERVAL,
+};
 pub use manifest::{tool_capabilities, tools, ToolInfo};
 pub use pipeline::{
     FlushOutcome, TelemetryConfig, TelemetryStats, DEFAULT_BACKLOG_BATCH, DEFAULT_CAPACITY,

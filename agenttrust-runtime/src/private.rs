@@ -21,6 +21,8 @@ pub struct Tool {
     pub fail_open: Option<bool>,
     /// The per-tool enforcement override (`false`: monitoring mode).
     pub enforce: Option<bool>,
+    /// The per-tool elevation override (`on_elevation = .., wait = ..`).
+    pub on_elevation: Option<crate::OnElevation>,
 }
 
 /// Turns a summary expression's `Display` output into the sent summary.
@@ -47,6 +49,7 @@ pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
     let overrides = Overrides {
         fail_open: tool.fail_open,
         enforce: tool.enforce,
+        on_elevation: tool.on_elevation,
     };
     rt.guard()
         .admit(

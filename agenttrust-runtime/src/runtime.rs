@@ -91,6 +91,26 @@ impl RuntimeBuilder {
         self
     }
 
+    /// What guarded functions do when the Guardian requires an elevation
+    /// (default [`OnElevation::Error`](crate::OnElevation::Error): return
+    /// `ElevationRequired`). [`OnElevation::wait`](crate::OnElevation::wait)
+    /// waits for a person's decision; a tool's `on_elevation = ..` overrides
+    /// it.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use agenttrust_runtime::{AgentTrustClient, OnElevation, Runtime};
+    /// let client = AgentTrustClient::from_env()?;
+    /// let rt = Runtime::builder(client, "ag_1")
+    ///     .on_elevation(OnElevation::wait_at_most(Duration::from_secs(600)))
+    ///     .build();
+    /// # Ok::<(), agenttrust_runtime::AgentTrustError>(())
+    /// ```
+    pub fn on_elevation(mut self, on_elevation: crate::OnElevation) -> Self {
+        self.guard = self.guard.on_elevation(on_elevation);
+        self
+    }
+
     /// Builds the runtime without installing it (for [`with_runtime`] and
     /// [`Runtime::scope`]).
     pub fn build(self) -> Runtime {
@@ -127,8 +147,10 @@ impl Runtime {
     /// A runtime from the environment: `AGENTTRUST_URL` (or
     /// `AGENTTRUST_BASE_URL`), `AGENTTRUST_API_KEY`, `AGENTTRUST_AGENT_ID`
     /// (required), `AGENTTRUST_SESSION_ID`, `AGENTTRUST_FAIL_OPEN`
-    /// (optional; `true`/`false`/`1`/`0`) and `AGENTTRUST_CHECK_TIMEOUT`
-    /// (optional; a duration such as `500ms` or `2s`).
+    /// (optional; `true`/`false`/`1`/`0`), `AGENTTRUST_CHECK_TIMEOUT`
+    /// (optional; a duration such as `500ms` or `2s`), `AGENTTRUST_ON_ELEVATION`
+    /// (optional; `error` or `wait`) and `AGENTTRUST_ELEVATION_WAIT` (optional,
+    /// with `wait`: the bound, such as `10m`).
     ///
     /// # Errors
     /// [`AgentTrustError::Config`] naming the missing or malformed variable.
@@ -155,6 +177,27 @@ impl Runtime {
         if let Some(raw) = var("AGENTTRUST_CHECK_TIMEOUT") {
             builder = builder.check_timeout(parse_duration("AGENTTRUST_CHECK_TIMEOUT", &raw)?);
         }
+        let bound = var("AGENTTRUST_ELEVATION_WAIT")
+            .map(|raw| parse_duration("AGENTTRUST_ELEVATION_WAIT", &raw))
+            .transpose()?;
+        let on_elevation = match var("AGENTTRUST_ON_ELEVATION") {
+            Some(raw) => raw.parse::<crate::OnElevation>().map_err(|_| {
+                AgentTrustError::config(format!(
+                    "AGENTTRUST_ON_ELEVATION must be `error` or `wait`, not `{raw}`"
+                ))
+            })?,
+            None => crate::OnElevation::Error,
+        };
+        builder =
+            match (on_elevation, bound) {
+                (crate::OnElevation::Wait { .. }, Some(bound)) => {
+                    builder.on_elevation(crate::OnElevation::wait_at_most(bound))
+                }
+                (_, Some(_)) => return Err(AgentTrustError::config(
+                    "AGENTTRUST_ELEVATION_WAIT bounds a wait: set AGENTTRUST_ON_ELEVATION=wait too",
+                )),
+                (on_elevation, None) => builder.on_elevation(on_elevation),
+            };
         Ok(builder.build())
     }
 
@@ -399,6 +442,59 @@ mod tests {
                 "{bad}: {err}"
             );
             assert_eq!(err.code(), "CONFIG_ERROR");
+        }
+    }
+
+    #[test]
+    fn env_on_elevation_and_its_bound() {
+        use crate::OnElevation;
+        let rt = |vars: &'static [(&'static str, &'static str)]| Runtime::from_lookup(lookup(vars));
+        let waits = rt(&[
+            ("AGENTTRUST_AGENT_ID", "a"),
+            ("AGENTTRUST_ON_ELEVATION", " Wait "),
+        ])
+        .unwrap();
+        assert_eq!(waits.guard().on_elevation(), OnElevation::wait());
+        let bounded = rt(&[
+            ("AGENTTRUST_AGENT_ID", "a"),
+            ("AGENTTRUST_ON_ELEVATION", "wait"),
+            ("AGENTTRUST_ELEVATION_WAIT", "10m"),
+        ])
+        .unwrap();
+        assert_eq!(
+            bounded.guard().on_elevation(),
+            OnElevation::wait_at_most(Duration::from_secs(600))
+        );
+        let default = rt(&[("AGENTTRUST_AGENT_ID", "a")]).unwrap();
+        assert_eq!(default.guard().on_elevation(), OnElevation::Error);
+        for (vars, named) in [
+            (
+                &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_ON_ELEVATION", "later"),
+                ][..],
+                "AGENTTRUST_ON_ELEVATION",
+            ),
+            (
+                &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_ELEVATION_WAIT", "1m"),
+                ][..],
+                "AGENTTRUST_ON_ELEVATION=wait",
+            ),
+            (
+                &[
+                    ("AGENTTRUST_AGENT_ID", "a"),
+                    ("AGENTTRUST_ON_ELEVATION", "wait"),
+                    ("AGENTTRUST_ELEVATION_WAIT", "soon"),
+                ][..],
+                "AGENTTRUST_ELEVATION_WAIT",
+            ),
+        ] {
+            let vars: &'static [(&'static str, &'static str)] =
+                Box::leak(vars.to_vec().into_boxed_slice());
+            let err = rt(vars).unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
         }
     }
 

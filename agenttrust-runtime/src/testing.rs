@@ -45,7 +45,7 @@ use crate::client::AgentTrustClient;
 use crate::guard::AgentTrustGuard;
 use crate::runtime::{with_runtime, Runtime};
 
-pub use agenttrust_gateway::{Approver, CheckRecord, EventRecord, Rule};
+pub use agenttrust_gateway::{Approver, CheckRecord, EventRecord, Policy, Rule};
 
 /// How long [`TestGuardian::events`] waits for telemetry.
 const FLUSH: Duration = Duration::from_secs(5);
@@ -101,6 +101,7 @@ pub struct TestGuardianBuilder {
     fail_open: bool,
     block_on_deny: bool,
     check_timeout: Option<Duration>,
+    on_elevation: crate::OnElevation,
 }
 
 impl TestGuardianBuilder {
@@ -125,6 +126,21 @@ impl TestGuardianBuilder {
     /// The runtime's `block_on_deny` (default true; false: monitoring mode).
     pub fn block_on_deny(mut self, block: bool) -> Self {
         self.block_on_deny = block;
+        self
+    }
+
+    /// The gateway's policy, for what rules leave to it: the elevation
+    /// window, approval expiry, and tools without a rule when a
+    /// [`default_rule`](Self::default_rule) other than allow is not set.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.gateway = self.gateway.policy(policy);
+        self
+    }
+
+    /// The runtime's [`on_elevation`](crate::RuntimeBuilder::on_elevation)
+    /// (default `Error`).
+    pub fn on_elevation(mut self, on_elevation: crate::OnElevation) -> Self {
+        self.on_elevation = on_elevation;
         self
     }
 
@@ -201,7 +217,8 @@ impl TestGuardianBuilder {
         let mut runtime = Runtime::builder(client, agent_id)
             .session_id(format!("test_{}", uuid::Uuid::new_v4().simple()))
             .fail_open(self.fail_open)
-            .block_on_deny(self.block_on_deny);
+            .block_on_deny(self.block_on_deny)
+            .on_elevation(self.on_elevation);
         if let Some(timeout) = self.check_timeout {
             runtime = runtime.check_timeout(timeout);
         }
@@ -229,6 +246,7 @@ impl TestGuardian {
             fail_open: false,
             block_on_deny: true,
             check_timeout: None,
+            on_elevation: crate::OnElevation::Error,
         }
     }
 

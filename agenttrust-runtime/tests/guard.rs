@@ -78,7 +78,9 @@ async fn deny_is_an_error_with_reason_and_check_id() {
         .await
         .unwrap_err();
     match err {
-        AgentTrustError::ActionDenied { message, check_id } => {
+        AgentTrustError::ActionDenied {
+            message, check_id, ..
+        } => {
             assert_eq!(message, "tool on deny list");
             assert_eq!(check_id.as_deref(), Some("chk_9"));
         }

@@ -139,6 +139,7 @@ impl Decision {
             Decision::Denied { reason, check_id } => Err(AgentTrustError::ActionDenied {
                 message: reason,
                 check_id,
+                decided_by: None,
             }),
             Decision::ElevationRequired {
                 reason,

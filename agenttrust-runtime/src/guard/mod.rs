@@ -3,9 +3,11 @@
 mod call;
 pub(crate) mod decision;
 mod span;
+mod wait;
 
 pub use call::Call;
 pub use decision::Decision;
+pub use wait::{OnElevation, DEFAULT_MAX_ELEVATION_WAIT, FIRST_POLL_INTERVAL, MAX_POLL_INTERVAL};
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -54,6 +56,7 @@ struct GuardInner {
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
     check_timeout: Option<Duration>,
+    on_elevation: OnElevation,
 }
 
 impl std::fmt::Debug for AgentTrustGuard {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for AgentTrustGuard {
             .field("fail_open", &self.inner.fail_open)
             .field("action_effect", &self.inner.action_effect)
             .field("check_timeout", &self.inner.check_timeout)
+            .field("on_elevation", &self.inner.on_elevation)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +84,7 @@ pub struct AgentTrustGuardBuilder {
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
     check_timeout: Option<Duration>,
+    on_elevation: OnElevation,
 }
 
 impl AgentTrustGuardBuilder {
@@ -123,6 +128,15 @@ impl AgentTrustGuardBuilder {
         self
     }
 
+    /// What [`run`](AgentTrustGuard::run) and `#[guarded]` calls do when
+    /// the Guardian requires an elevation (default [`OnElevation::Error`]).
+    /// `check` and `decide` never wait; use
+    /// [`check_and_wait`](AgentTrustGuard::check_and_wait).
+    pub fn on_elevation(mut self, on_elevation: OnElevation) -> Self {
+        self.on_elevation = on_elevation;
+        self
+    }
+
     /// Builds the guard.
     pub fn build(self) -> AgentTrustGuard {
         let inner = GuardInner {
@@ -137,6 +151,7 @@ impl AgentTrustGuardBuilder {
             fail_open: self.fail_open,
             action_effect: self.action_effect,
             check_timeout: self.check_timeout,
+            on_elevation: self.on_elevation,
         };
         AgentTrustGuard {
             inner: Arc::new(inner),
@@ -158,6 +173,7 @@ impl AgentTrustGuard {
             fail_open: false,
             action_effect: None,
             check_timeout: None,
+            on_elevation: OnElevation::Error,
         }
     }
 
@@ -169,6 +185,12 @@ impl AgentTrustGuard {
     /// The session id sent with checks and telemetry.
     pub fn session_id(&self) -> &str {
         &self.inner.origin.session_id
+    }
+
+    /// What calls through [`run`](Self::run) and `#[guarded]` do when the
+    /// Guardian requires an elevation.
+    pub fn on_elevation(&self) -> OnElevation {
+        self.inner.on_elevation
     }
 
     /// This guard's check deadline, when it overrides the client's.
@@ -240,10 +262,90 @@ impl AgentTrustGuard {
         overrides: Overrides,
     ) -> Result<Call> {
         let span = self.span(&tool, effect, summary);
-        self.decide_in(&span, &tool, summary, effect, overrides)
-            .await?
-            .into_result()?;
+        let decision = self
+            .decide_in(&span, &tool, summary, effect, overrides)
+            .await?;
+        let on_elevation = overrides.on_elevation.unwrap_or(self.inner.on_elevation);
+        let decision = match (&decision, on_elevation) {
+            (Decision::ElevationRequired { .. }, OnElevation::Wait { max_wait }) => {
+                let waiting = wait::Waiting {
+                    guard: self,
+                    span: &span,
+                    tool: &tool,
+                    summary,
+                    effect,
+                    overrides,
+                };
+                wait::wait_for_approval(waiting, decision, max_wait).await?
+            }
+            _ => decision,
+        };
+        decision.into_result()?;
         Ok(Call::new(self.clone(), tool, span))
+    }
+
+    /// [`check_with_effect`](Self::check_with_effect), waiting up to
+    /// `max_wait` (and never past the approval's expiry) when the Guardian
+    /// requires an elevation: approved, the check is repeated and its
+    /// decision returned; denied, `ActionDenied` with `decided_by`; not
+    /// decided in time, `ElevationTimedOut`. Dropping the future stops the
+    /// wait.
+    ///
+    /// ```no_run
+    /// # async fn run(guard: agenttrust_runtime::AgentTrustGuard) -> agenttrust_runtime::Result<()> {
+    /// use std::time::Duration;
+    /// guard.check_and_wait("db_delete", "drop table users", "destructive", Duration::from_secs(600)).await?;
+    /// // approved: run it
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`check`](Self::check), plus `ElevationTimedOut`.
+    pub async fn check_and_wait(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+        max_wait: Duration,
+    ) -> Result<Decision> {
+        let (summary, effect) = (
+            Some(summary).filter(|s| !s.is_empty()),
+            Some(effect.as_ref()),
+        );
+        let span = self.span(tool, effect, summary);
+        let overrides = Overrides::default();
+        let decision = self
+            .decide_in(&span, tool, summary, effect, overrides)
+            .await?;
+        let decision = if matches!(decision, Decision::ElevationRequired { .. }) {
+            let waiting = wait::Waiting {
+                guard: self,
+                span: &span,
+                tool,
+                summary,
+                effect,
+                overrides,
+            };
+            wait::wait_for_approval(waiting, decision, Some(max_wait)).await?
+        } else {
+            decision
+        };
+        decision.into_result()
+    }
+
+    /// [`check_and_wait`](Self::check_and_wait) for synchronous code: blocks
+    /// the calling thread only.
+    ///
+    /// # Errors
+    /// As [`check_and_wait`](Self::check_and_wait).
+    pub fn check_and_wait_blocking(
+        &self,
+        tool: &str,
+        summary: &str,
+        effect: impl AsRef<str>,
+        max_wait: Duration,
+    ) -> Result<Decision> {
+        crate::blocking::run(self.check_and_wait(tool, summary, effect, max_wait))
     }
 
     /// Asks the Guardian about `tool` with the default effect and returns
@@ -529,6 +631,7 @@ impl AgentTrustGuard {
 pub(crate) struct Overrides {
     pub(crate) fail_open: Option<bool>,
     pub(crate) enforce: Option<bool>,
+    pub(crate) on_elevation: Option<OnElevation>,
 }
 
 /// The span of a guarded call refused before any check (no runtime).

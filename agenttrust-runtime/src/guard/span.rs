@@ -36,6 +36,7 @@ pub(crate) fn call(tool: &str, effect: Option<&str>, summary: Option<&str>) -> S
         "agenttrust.reason" = Empty,
         "agenttrust.check_id" = Empty,
         "agenttrust.approval_id" = Empty,
+        "agenttrust.elevation.waited_ms" = Empty,
         "agenttrust.guard_tier" = Empty,
         "agenttrust.confidence" = Empty,
         "agenttrust.guardian.latency_ms" = Empty,

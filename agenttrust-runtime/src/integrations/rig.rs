@@ -5,7 +5,7 @@
 //! use agenttrust_runtime::AgentTrustError;
 //! use rig::tool::ToolExecutionError;
 //!
-//! let denial = AgentTrustError::ActionDenied { message: "admin tools are denied".into(), check_id: None };
+//! let denial = AgentTrustError::ActionDenied { message: "admin tools are denied".into(), check_id: None, decided_by: None };
 //! let error = ToolExecutionError::from(denial);
 //! assert_eq!(error.code(), Some("ACTION_DENIED"));
 //! ```

@@ -2,6 +2,7 @@
 //! fields, as recorded by the time it closed) and every event, for tests to
 //! assert on. Installed per thread with `set_default`, so parallel tests do
 //! not see each other's spans.
+#![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
