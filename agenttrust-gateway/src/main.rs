@@ -1,11 +1,15 @@
 //! `agenttrust-gateway --listen 127.0.0.1:8080 --api-key sk_test_... [--policy policy.toml]`
+//! serves; `agenttrust-gateway approvals list | approve ID | deny ID` talks to
+//! a running one.
+
+mod cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use agenttrust_gateway::{Gateway, Policy};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// A local AgentTrust ID-compatible gateway for development and tests.
 #[derive(Parser)]
@@ -26,6 +30,21 @@ struct Cli {
     /// Guardian policy file (TOML).
     #[arg(long)]
     policy: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, approve or deny the approvals of a running gateway (exit codes:
+    /// 0 done, 1 other error, 3 no such approval, 4 already decided or
+    /// expired, 5 API key refused, 6 gateway unreachable).
+    Approvals {
+        #[command(flatten)]
+        target: cli::approvals::Target,
+        #[command(subcommand)]
+        action: cli::approvals::Action,
+    },
 }
 
 #[tokio::main]
@@ -38,6 +57,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Approvals { target, action }) = cli.command {
+        return cli::approvals::run(target, action).await;
+    }
     let policy = match &cli.policy {
         Some(path) => match Policy::from_file(path) {
             Ok(policy) => policy,

@@ -1,9 +1,10 @@
 //! Approvals: get, approve, deny. A decided or expired approval cannot be
-//! decided again (409).
+//! decided again (409). Plus a local extension, `GET /mcp/approvals`, that
+//! lists them (newest first) for people and tools that decide them.
 
 use std::time::SystemTime;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 
@@ -23,6 +24,51 @@ pub(crate) async fn get(
         .ok_or_else(|| ApiError::not_found("approval", &approval_id))?;
     approval.refresh(SystemTime::now());
     Ok(Json(approval.clone()))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    /// `pending`, `approved`, `denied`, `expired`, or absent/`all`.
+    status: Option<String>,
+    agent_id: Option<String>,
+}
+
+/// `GET /mcp/approvals?status=&agent_id=`: the approvals, newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<Vec<Approval>>> {
+    let status = match optional(query.status.as_deref()) {
+        None | Some("all") => None,
+        Some(s @ ("pending" | "approved" | "denied" | "expired")) => Some(s),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "status must be pending, approved, denied, expired or all, not `{other}`"
+            )))
+        }
+    };
+    let now = SystemTime::now();
+    let mut data = state.store.lock();
+    let mut approvals: Vec<Approval> = data
+        .approvals
+        .values_mut()
+        .map(|a| {
+            a.refresh(now);
+            a.clone()
+        })
+        .filter(|a| optional(query.agent_id.as_deref()).is_none_or(|id| a.agent_id == id))
+        .filter(|a| {
+            status.is_none_or(|s| {
+                serde_json::to_value(a.status)
+                    .ok()
+                    .as_ref()
+                    .and_then(|v| v.as_str())
+                    == Some(s)
+            })
+        })
+        .collect();
+    approvals.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(Json(approvals))
 }
 
 #[derive(Deserialize, Default)]

@@ -60,6 +60,7 @@ pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, 
             "/api/v1/agenttrust/api-sessions/init",
             post(sessions::init_api),
         )
+        .route("/mcp/approvals", get(approvals::list))
         .route("/mcp/approvals/{approval_id}", get(approvals::get))
         .route(
             "/mcp/approvals/{approval_id}/approve",

@@ -1,0 +1,3 @@
+//! The binary's subcommands beyond serving: talking to a running gateway.
+
+pub(crate) mod approvals;
