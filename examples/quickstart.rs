@@ -3,8 +3,10 @@
 //! With nothing configured, starts an embedded local gateway on an ephemeral
 //! port; with `AGENTTRUST_URL` and `AGENTTRUST_API_KEY` set, uses that
 //! gateway instead. Then registers an agent, installs the runtime, and runs
-//! a small agent whose guarded tools show allow, deny, and
-//! elevation → approval → retry, and prints the telemetry the gateway got.
+//! a small agent whose guarded tools show allow, deny, and an elevation the
+//! call waits out (`on_elevation = "wait"`) while an automatic approver (a
+//! task standing in for the person, through the local gateway's approvals
+//! listing) approves it, and prints the telemetry the gateway got.
 
 use std::time::Duration;
 
@@ -23,8 +25,9 @@ async fn rotate_keys() -> Result<(), AgentTrustError> {
     Ok(())
 }
 
-/// Deletes a file: destructive, so a human has to approve it first.
-#[guarded(effect = "destructive", summary = path)]
+/// Deletes a file: destructive, so a person has to approve it first; the
+/// call waits for that decision (at most a minute).
+#[guarded(effect = "destructive", summary = path, on_elevation = "wait", wait = "1m")]
 async fn delete_file(path: &str) -> Result<String, AgentTrustError> {
     Ok(format!("deleted {path}"))
 }
@@ -68,25 +71,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         other => println!("rotate_keys()              -> {other:?}"),
     }
-    let approval_id = match delete_file("/tmp/scratch.txt").await {
-        Err(AgentTrustError::ElevationRequired {
-            message,
-            approval_id,
-        }) => {
-            println!("delete_file(..)            -> elevation required: {message} (approval {approval_id})");
-            approval_id
-        }
-        other => return Err(format!("expected an elevation, got {other:?}").into()),
-    };
-    client
-        .approvals()
-        .approve(&approval_id, "quickstart-human@example.com")
-        .await?;
-    println!("approvals().approve(..)    -> approved by quickstart-human@example.com");
+    // The approver: what a person does on the approvals page or with
+    // `agenttrust-gateway approvals approve ID`, here a task.
+    let approver = tokio::spawn(approve_when_asked(
+        client.clone(),
+        url.clone(),
+        key.clone(),
+        agent.id.clone(),
+    ));
+    println!("delete_file(..)            -> waiting for an approval ...");
     println!(
-        "delete_file(..) retried    -> {:?}",
+        "delete_file(..)            -> {:?}",
         delete_file("/tmp/scratch.txt").await?
     );
+    match approver.await? {
+        Some(by) => println!("                              (approved by {by})"),
+        None => println!("                              (no approver listing on this gateway)"),
+    }
 
     // 4. Deliver telemetry, then show what the gateway stored.
     let outcome =
@@ -113,4 +114,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         gateway.shutdown().await?;
     }
     Ok(())
+}
+
+/// Approves the agent's first pending approval as soon as it appears; the
+/// name of the approver, or `None` when the gateway has no listing (a real
+/// AgentTrust ID gateway: approve it in its dashboard instead).
+async fn approve_when_asked(
+    client: AgentTrustClient,
+    url: String,
+    key: String,
+    agent_id: String,
+) -> Option<&'static str> {
+    const BY: &str = "quickstart-approver@example.com";
+    for _ in 0..200 {
+        match agenttrust::pending_approvals(&url, &key, &agent_id).await {
+            Ok(pending) => {
+                if let Some(id) = pending.first().and_then(|a| a["id"].as_str()) {
+                    client.approvals().approve(id, BY).await.ok()?;
+                    return Some(BY);
+                }
+            }
+            Err(_) => return None,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }

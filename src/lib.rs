@@ -132,6 +132,38 @@ pub async fn gateway_events(
     Ok(body["events"].as_array().cloned().unwrap_or_default())
 }
 
+/// The pending approvals of `agent_id` on a local `agenttrust-gateway`,
+/// newest first, through its extension `GET /mcp/approvals` (the
+/// AgentTrust ID protocol has no listing; a real gateway's dashboard shows
+/// them).
+///
+/// # Errors
+/// Transport errors and non-2xx answers.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), reqwest::Error> {
+/// for approval in agenttrust::pending_approvals("http://127.0.0.1:8080", "sk_test", "ag_1").await? {
+///     println!("{} wants {}", approval["agent_id"], approval["action_name"]);
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn pending_approvals(
+    base_url: &str,
+    api_key: &str,
+    agent_id: &str,
+) -> Result<Vec<Value>, reqwest::Error> {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{base_url}/mcp/approvals"))
+        .header("X-API-Key", api_key)
+        .query(&[("status", "pending"), ("agent_id", agent_id)])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(body.as_array().cloned().unwrap_or_default())
+}
+
 /// How many telemetry events a local `agenttrust-gateway` stored for
 /// `session_id`, without transferring them (`limit=0`).
 ///

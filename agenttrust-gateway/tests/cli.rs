@@ -149,3 +149,36 @@ async fn the_list_route_filters_and_needs_the_key() {
     assert_eq!(anonymous.status().as_u16(), 401);
     assert!(body.to_string().find(&delete_id).is_none());
 }
+
+#[agenttrust_runtime::guarded(effect = "destructive", summary = path, on_elevation = "wait", wait = "20s")]
+async fn delete_file(path: &str) -> Result<String, agenttrust_runtime::AgentTrustError> {
+    Ok(format!("deleted {path}"))
+}
+
+/// The whole loop at a terminal: a guarded call waits, a person approves it
+/// with the CLI, the call completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_guarded_call_completes_when_the_cli_approves() {
+    let fx = Fixture::new(agenttrust_gateway::Policy::default()).await;
+    let agent = fx.agent("bot", &[]).await;
+    let client = agenttrust_runtime::AgentTrustClient::builder()
+        .base_url(fx.gw.url())
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let runtime = agenttrust_runtime::Runtime::builder(client, agent.clone()).build();
+    let call = tokio::spawn(runtime.scope(async { delete_file("/srv/data").await }));
+    let id = loop {
+        let listed = cli(&fx, &["--json", "list", "--agent", &agent]);
+        let pending: Vec<Value> = serde_json::from_str(&stdout(&listed)).unwrap();
+        if let Some(id) = pending.first().and_then(|a| a["id"].as_str()) {
+            assert_eq!(pending[0]["action_input_summary"], "/srv/data");
+            break id.to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(!call.is_finished(), "the call waits for the decision");
+    let approved = cli(&fx, &["approve", &id, "--by", "ops@x"]);
+    assert_eq!(approved.status.code(), Some(0), "{approved:?}");
+    assert_eq!(call.await.unwrap().unwrap(), "deleted /srv/data");
+}
