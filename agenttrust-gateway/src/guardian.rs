@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::policy::Policy;
+use crate::policy::{ApprovalBinding, Policy};
 use crate::store::{after, new_id, rfc3339, Approval, ApprovalStatus, Data, ORG_ID};
 
 /// A check as the gateway reads it (empty strings count as absent).
@@ -29,12 +29,16 @@ pub(crate) struct Verdict {
     pub(crate) elevation_required: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) approval_id: Option<String>,
+    /// Whether this check created its approval (to notify about it).
+    #[serde(skip)]
+    pub(crate) new_approval: bool,
 }
 
 enum Outcome {
     Allow(String),
     Deny(String),
-    Elevate(String, String),
+    /// Why, the approval, and whether this check created it.
+    Elevate(String, String, bool),
 }
 
 /// A test rule's verdict, standing in for the policy (see `rules.rs`).
@@ -129,10 +133,10 @@ pub(crate) fn decide_with(
 }
 
 fn verdict(outcome: Outcome, suffix: &str) -> Verdict {
-    let (allowed, reason, approval_id) = match outcome {
-        Outcome::Allow(reason) => (true, reason, None),
-        Outcome::Deny(reason) => (false, reason, None),
-        Outcome::Elevate(reason, approval_id) => (false, reason, Some(approval_id)),
+    let (allowed, reason, approval_id, new_approval) = match outcome {
+        Outcome::Allow(reason) => (true, reason, None, false),
+        Outcome::Deny(reason) => (false, reason, None, false),
+        Outcome::Elevate(reason, approval_id, new) => (false, reason, Some(approval_id), new),
     };
     Verdict {
         allowed,
@@ -143,6 +147,7 @@ fn verdict(outcome: Outcome, suffix: &str) -> Verdict {
         reason: format!("{reason}{suffix}"),
         elevation_required: approval_id.is_some(),
         approval_id,
+        new_approval,
     }
 }
 
@@ -230,8 +235,8 @@ fn evaluate(
         } else {
             format!("session is supervised: `{tool}` requires approval")
         };
-        let id = pending_approval(policy, data, check, effect, now);
-        return Outcome::Elevate(why, id);
+        let (id, new) = pending_approval(policy, data, check, effect, now);
+        return Outcome::Elevate(why, id, new);
     }
     Outcome::Allow(format!("{effect} action allowed"))
 }
@@ -253,46 +258,63 @@ fn follow(
         Scripted::Elevate => match approved_within_window(policy, data, check, now) {
             Some(by) => Outcome::Allow(format!("`{tool}` approved by {by}")),
             None => {
-                let id = pending_approval(policy, data, check, effect, now);
-                Outcome::Elevate(format!("`{tool}` requires approval (test rule)"), id)
+                let (id, new) = pending_approval(policy, data, check, effect, now);
+                Outcome::Elevate(format!("`{tool}` requires approval (test rule)"), id, new)
             }
         },
     }
 }
 
-/// Who approved this agent's use of this tool within the elevation window.
+/// Whether `approval` was asked for what `check` asks, as the policy's
+/// binding reads it.
+fn covers(policy: &Policy, approval: &Approval, check: &Check<'_>) -> bool {
+    let same_tool =
+        approval.agent_id == check.agent_id && approval.action_name == check.action_name;
+    let same_session = approval.session_id.as_deref() == check.session_id;
+    let same_input = approval.action_input_summary.as_deref() == check.summary;
+    match policy.approval_binding {
+        ApprovalBinding::Tool => same_tool,
+        ApprovalBinding::Session => same_tool && same_session,
+        ApprovalBinding::Input => same_tool && same_session && same_input,
+    }
+}
+
+/// Who approved this check within the elevation window. An `input`-bound
+/// approval is used up by the check it allows.
 fn approved_within_window(
     policy: &Policy,
-    data: &Data,
+    data: &mut Data,
     check: &Check<'_>,
     now: SystemTime,
 ) -> Option<String> {
-    data.approvals
-        .values()
-        .filter(|a| a.agent_id == check.agent_id && a.action_name == check.action_name)
-        .filter(|a| a.status == ApprovalStatus::Approved)
-        .filter(|a| {
+    let approval = data
+        .approvals
+        .values_mut()
+        .filter(|a| covers(policy, a, check))
+        .filter(|a| a.status == ApprovalStatus::Approved && a.used_at.is_none())
+        .find(|a| {
             a.decided
                 .is_some_and(|d| now < after(d, policy.elevation_window))
-        })
-        .find_map(|a| a.decided_by.clone())
+        })?;
+    if policy.approval_binding == ApprovalBinding::Input {
+        approval.used_at = Some(rfc3339(now));
+    }
+    approval.decided_by.clone()
 }
 
-/// The pending approval for this agent and tool, creating one if none waits.
+/// The pending approval for this check (as the binding reads it), creating
+/// one if none waits; `true` when it is new.
 fn pending_approval(
     policy: &Policy,
     data: &mut Data,
     check: &Check<'_>,
     effect: &str,
     now: SystemTime,
-) -> String {
+) -> (String, bool) {
     for approval in data.approvals.values_mut() {
         approval.refresh(now);
-        if approval.status == ApprovalStatus::Pending
-            && approval.agent_id == check.agent_id
-            && approval.action_name == check.action_name
-        {
-            return approval.id.clone();
+        if approval.status == ApprovalStatus::Pending && covers(policy, approval, check) {
+            return (approval.id.clone(), false);
         }
     }
     let expires = after(now, policy.approval_expiry);
@@ -309,12 +331,13 @@ fn pending_approval(
         expires_at: rfc3339(expires),
         decided_by: None,
         decided_at: None,
+        used_at: None,
         expires,
         decided: None,
     };
     let id = approval.id.clone();
     data.approvals.insert(id.clone(), approval);
-    id
+    (id, true)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ mod api;
 mod error;
 mod extract;
 mod guardian;
+mod notify;
 mod policy;
 mod rules;
 mod store;
@@ -40,7 +41,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use policy::{Policy, PolicyError};
+pub use policy::{ApprovalBinding, Policy, PolicyError};
 pub use rules::{Approver, Rule};
 pub use store::{CheckRecord, EventRecord};
 

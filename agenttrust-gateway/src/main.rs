@@ -30,6 +30,10 @@ struct Cli {
     /// Guardian policy file (TOML).
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// POST a JSON message (with a Slack-compatible `text`) here for each new
+    /// approval; overrides the policy file's `notify_url`.
+    #[arg(long)]
+    notify_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -69,6 +73,16 @@ async fn main() -> ExitCode {
             }
         },
         None => Policy::default(),
+    };
+    let policy = match cli.notify_url {
+        Some(url) => match policy.notify_url(url) {
+            Ok(policy) => policy,
+            Err(e) => {
+                eprintln!("error: --notify-url: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => policy,
     };
     let mut builder = Gateway::builder().listen(cli.listen).policy(policy);
     if let Some(key) = cli.api_key.filter(|k| !k.is_empty()) {

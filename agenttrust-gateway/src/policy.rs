@@ -29,6 +29,30 @@ pub struct Policy {
     pub(crate) check_latency: Duration,
     pub(crate) session_mode: String,
     pub(crate) server_sessions: BTreeMap<String, ServerSession>,
+    pub(crate) approval_binding: ApprovalBinding,
+    pub(crate) notify_url: Option<String>,
+}
+
+/// What one approval lets the agent do again, within the elevation window.
+///
+/// ```
+/// use agenttrust_gateway::{ApprovalBinding, Policy};
+/// let policy = Policy::default().approval_binding(ApprovalBinding::Input);
+/// assert_eq!(ApprovalBinding::default(), ApprovalBinding::Tool);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalBinding {
+    /// The same agent runs the same tool, in any session, with any input:
+    /// the product guide's elevation window, so policies developed here
+    /// behave as on the real gateway (the default).
+    #[default]
+    Tool,
+    /// The same agent, tool and session.
+    Session,
+    /// The same agent, tool, session and exact input summary, once: the
+    /// approval is used up by the check it allows.
+    Input,
 }
 
 /// The mode and scope ceiling of sessions initialized for one MCP server.
@@ -51,6 +75,8 @@ impl Default for Policy {
             check_latency: Duration::ZERO,
             session_mode: "open".to_owned(),
             server_sessions: BTreeMap::new(),
+            approval_binding: ApprovalBinding::Tool,
+            notify_url: None,
         }
     }
 }
@@ -96,6 +122,10 @@ struct PolicyFile {
     session_mode: Option<String>,
     #[serde(default)]
     sessions: BTreeMap<String, ServerSession>,
+    #[serde(default)]
+    approval_binding: Option<ApprovalBinding>,
+    #[serde(default)]
+    notify_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +180,12 @@ impl Policy {
         if let Some(mode) = file.session_mode {
             check_mode("session_mode", &mode)?;
             policy.session_mode = mode;
+        }
+        if let Some(binding) = file.approval_binding {
+            policy.approval_binding = binding;
+        }
+        if let Some(url) = file.notify_url {
+            policy = policy.notify_url(url)?;
         }
         Ok(policy)
     }
@@ -208,6 +244,38 @@ impl Policy {
     pub fn approval_expiry(mut self, expiry: Duration) -> Self {
         self.approval_expiry = expiry;
         self
+    }
+
+    /// What one approval covers (default [`ApprovalBinding::Tool`]).
+    #[must_use]
+    pub fn approval_binding(mut self, binding: ApprovalBinding) -> Self {
+        self.approval_binding = binding;
+        self
+    }
+
+    /// Where to POST a JSON message for each new approval (a Slack-style
+    /// `text` plus the approval's fields), retried with backoff and never
+    /// delaying the check.
+    ///
+    /// ```
+    /// let policy = agenttrust_gateway::Policy::default().notify_url("http://127.0.0.1:9000/hook")?;
+    /// assert!(agenttrust_gateway::Policy::default().notify_url("not a url").is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A URL that is not absolute `http` or `https`.
+    pub fn notify_url(mut self, url: impl Into<String>) -> Result<Self, String> {
+        let url = url.into();
+        match url.split_once("://") {
+            Some(("http" | "https", rest)) if !rest.is_empty() => {
+                self.notify_url = Some(url);
+                Ok(self)
+            }
+            _ => Err(format!(
+                "notify_url must be an http:// or https:// URL, not `{url}`"
+            )),
+        }
     }
 
     /// An artificial delay before every check answer, for experiments.

@@ -94,6 +94,9 @@ pub(crate) struct Approval {
     pub(crate) decided_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) decided_at: Option<String>,
+    /// Set when an `input`-bound approval allowed its one check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) used_at: Option<String>,
     #[serde(skip)]
     pub(crate) expires: SystemTime,
     #[serde(skip)]

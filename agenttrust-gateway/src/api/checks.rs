@@ -86,6 +86,15 @@ pub(crate) async fn check(
             200,
             Some(&verdict),
         ));
+        if let (Some(notifier), Some(id), true) = (
+            &state.notifier,
+            verdict.approval_id.as_deref(),
+            verdict.new_approval,
+        ) {
+            if let Some(approval) = data.approvals.get(id) {
+                notifier.approval_created(approval);
+            }
+        }
         verdict
     };
     if let (Some(Answer::Elevate(approver)), Some(id)) =

@@ -19,6 +19,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::notify::Notifier;
 use crate::policy::Policy;
 use crate::rules::Rules;
 use crate::store::Store;
@@ -30,6 +31,7 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) policy: Policy,
     pub(crate) rules: Rules,
+    pub(crate) notifier: Option<Notifier>,
     api_key: String,
 }
 
@@ -37,10 +39,12 @@ pub(crate) type AppState = Arc<Shared>;
 
 /// The routes, and the state they share (kept by the handle for `dump`).
 pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, AppState) {
+    let notifier = policy.notify_url.clone().map(Notifier::start);
     let state: AppState = Arc::new(Shared {
         store: Store::default(),
         policy,
         rules,
+        notifier,
         api_key,
     });
     let protected = Router::new()
