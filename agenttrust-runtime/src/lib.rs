@@ -132,6 +132,12 @@ pub use integrations::rmcp;
 ///   [`Decision::WouldBlock`](crate::Decision::WouldBlock) (span, event,
 ///   [`stats`](crate::AgentTrustClient::stats)), for rolling out one tool at
 ///   a time.
+/// - `on_elevation = "error" | "wait"`: per-tool override of the runtime's
+///   [`on_elevation`](crate::RuntimeBuilder::on_elevation). `"wait"` waits
+///   for a person's decision on an elevation, then runs (approved) or
+///   returns `ActionDenied` (denied) or `ElevationTimedOut` (undecided).
+/// - `wait = "10m"`: with `on_elevation = "wait"`, the longest wait (a
+///   humantime duration, checked at compile time).
 /// - `crate = "path"`: where this crate is, when renamed or re-exported.
 ///
 /// # What the function does
