@@ -33,6 +33,7 @@ mod notify;
 mod policy;
 mod rules;
 mod store;
+mod ui;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -32,6 +32,7 @@ pub(crate) struct Shared {
     pub(crate) policy: Policy,
     pub(crate) rules: Rules,
     pub(crate) notifier: Option<Notifier>,
+    pub(crate) ui_sessions: crate::ui::UiSessions,
     api_key: String,
 }
 
@@ -45,6 +46,7 @@ pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, 
         policy,
         rules,
         notifier,
+        ui_sessions: crate::ui::UiSessions::default(),
         api_key,
     });
     let protected = Router::new()
@@ -78,10 +80,20 @@ pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, 
     let router = Router::new()
         .route("/health", get(health))
         .merge(protected)
+        .merge(crate::ui::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state.clone());
     (router, state)
+}
+
+impl Shared {
+    /// Whether `key` is the organization API key, compared in constant time
+    /// so the answer's timing does not leak how much of a guess was right.
+    pub(crate) fn key_matches(&self, key: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(key.ct_eq(self.api_key.as_bytes()))
+    }
 }
 
 async fn health() -> Json<Value> {
@@ -104,11 +116,8 @@ async fn require_api_key(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    // Compared in constant time, so the answer's timing does not leak how
-    // much of a guessed key was right.
-    use subtle::ConstantTimeEq;
     match request.headers().get("x-api-key").map(|v| v.as_bytes()) {
-        Some(key) if bool::from(key.ct_eq(state.api_key.as_bytes())) => Ok(next.run(request).await),
+        Some(key) if state.key_matches(key) => Ok(next.run(request).await),
         Some(_) => Err(ApiError::unauthorized("invalid API key")),
         None => Err(ApiError::unauthorized(
             "missing API key: send it in the X-API-Key header",

@@ -189,6 +189,8 @@ async fn poll(
                 if !announced {
                     announced = true;
                     let url = format!("{}/mcp/approvals/{approval_id}", client.base_url());
+                    // The local gateway's approvals page (agenttrust-gateway /ui).
+                    let page = format!("{}/ui#{approval_id}", client.base_url());
                     tracing::event!(
                         target: TARGET,
                         tracing::Level::INFO,
@@ -196,7 +198,8 @@ async fn poll(
                             "gen_ai.tool.name" = tool,
                             "agenttrust.approval_id" = approval_id,
                             "agenttrust.approval.expires_at" = approval.expires_at.as_deref(),
-                            "agenttrust.approval.url" = url.as_str()
+                            "agenttrust.approval.url" = url.as_str(),
+                            "agenttrust.approval.page" = page.as_str()
                         },
                         "waiting for a person to approve or deny the call"
                     );
