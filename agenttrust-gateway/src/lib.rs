@@ -60,6 +60,7 @@ impl Gateway {
             policy: Policy::default(),
             rules: BTreeMap::new(),
             default_rule: None,
+            db: None,
         }
     }
 }
@@ -73,6 +74,7 @@ pub struct GatewayBuilder {
     policy: Policy,
     rules: BTreeMap<String, Rule>,
     default_rule: Option<Rule>,
+    db: Option<std::path::PathBuf>,
 }
 
 impl GatewayBuilder {
@@ -116,18 +118,41 @@ impl GatewayBuilder {
         self
     }
 
+    /// Keeps agents, tokens, sessions, approvals and telemetry in the SQLite
+    /// database at `path` (created when missing), so a restart on the same
+    /// file finds them; without it everything lives in memory. Each write
+    /// is durable before its answer is sent.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let gateway = agenttrust_gateway::Gateway::builder().db("gateway.db").spawn().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn db(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.db = Some(path.into());
+        self
+    }
+
     /// Binds and serves on the current tokio runtime.
     ///
     /// # Errors
-    /// When the address cannot be bound.
+    /// When the address cannot be bound, or the database cannot be used
+    /// (corrupt, another program's, or of a newer schema: `InvalidData`
+    /// with a message saying which; never a silent reset).
     pub async fn spawn(self) -> std::io::Result<GatewayHandle> {
         let api_key = self
             .api_key
             .unwrap_or_else(|| format!("sk_test_{}", uuid::Uuid::new_v4().simple()));
         let listener = TcpListener::bind(self.listen).await?;
         let addr = listener.local_addr()?;
+        let store = match &self.db {
+            Some(path) => store::Db::open(path)
+                .and_then(store::Store::with_db)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?,
+            None => store::Store::default(),
+        };
         let rules = rules::Rules::new(self.rules, self.default_rule);
-        let (router, state) = api::router(self.policy, rules, api_key.clone());
+        let (router, state) = api::router(store, self.policy, rules, api_key.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)

@@ -30,6 +30,10 @@ struct Cli {
     /// Guardian policy file (TOML).
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// Keep agents, tokens, sessions, approvals and telemetry in this SQLite
+    /// file (created when missing) so restarts find them; default: memory.
+    #[arg(long)]
+    db: Option<PathBuf>,
     /// POST a JSON message (with a Slack-compatible `text`) here for each new
     /// approval; overrides the policy file's `notify_url`.
     #[arg(long)]
@@ -85,13 +89,16 @@ async fn main() -> ExitCode {
         None => policy,
     };
     let mut builder = Gateway::builder().listen(cli.listen).policy(policy);
+    if let Some(db) = &cli.db {
+        builder = builder.db(db);
+    }
     if let Some(key) = cli.api_key.filter(|k| !k.is_empty()) {
         builder = builder.api_key(key);
     }
     let gateway = match builder.spawn().await {
         Ok(gateway) => gateway,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", cli.listen);
+            eprintln!("error: cannot start on {}: {e}", cli.listen);
             return ExitCode::FAILURE;
         }
     };

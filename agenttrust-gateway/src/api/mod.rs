@@ -39,10 +39,15 @@ pub(crate) struct Shared {
 pub(crate) type AppState = Arc<Shared>;
 
 /// The routes, and the state they share (kept by the handle for `dump`).
-pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, AppState) {
+pub(crate) fn router(
+    store: Store,
+    policy: Policy,
+    rules: Rules,
+    api_key: String,
+) -> (Router, AppState) {
     let notifier = policy.notify_url.clone().map(Notifier::start);
     let state: AppState = Arc::new(Shared {
-        store: Store::default(),
+        store,
         policy,
         rules,
         notifier,
@@ -82,6 +87,10 @@ pub(crate) fn router(policy: Policy, rules: Rules, api_key: String) -> (Router, 
         .merge(protected)
         .merge(crate::ui::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_when_not_durable,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state.clone());
     (router, state)
@@ -108,6 +117,32 @@ async fn not_found(request: Request) -> ApiError {
         "NOT_FOUND",
         format!("no route for {} {}", request.method(), request.uri().path()),
     )
+}
+
+/// With `--db`, once a write could not be stored every answer is 503: the
+/// memory is ahead of the disk, and an answer must never acknowledge what a
+/// restart would lose. (The request whose write failed is caught after its
+/// handler ran.)
+async fn refuse_when_not_durable(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let unavailable = || {
+        axum::response::IntoResponse::into_response(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STORAGE_FAILED",
+            "the gateway could not store a write durably; restart it",
+        ))
+    };
+    if state.store.has_failed() {
+        return unavailable();
+    }
+    let response = next.run(request).await;
+    if state.store.has_failed() {
+        return unavailable();
+    }
+    response
 }
 
 /// Every route but `/health` needs the configured `X-API-Key`.

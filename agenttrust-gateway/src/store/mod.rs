@@ -5,7 +5,11 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+mod sqlite;
+
+pub(crate) use sqlite::{Db, DbError};
 
 /// The organization every record belongs to on a local gateway.
 pub(crate) const ORG_ID: &str = "org_local";
@@ -18,7 +22,7 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Agent {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -38,7 +42,7 @@ impl Agent {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Token {
     pub(crate) id: String,
     pub(crate) agent_id: String,
@@ -49,7 +53,7 @@ pub(crate) struct Token {
     pub(crate) revoked: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Session {
     pub(crate) session_id: String,
     pub(crate) agent_id: String,
@@ -68,7 +72,7 @@ pub(crate) struct Session {
     pub(crate) last_activity_at: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum ApprovalStatus {
     Pending,
@@ -77,7 +81,7 @@ pub(crate) enum ApprovalStatus {
     Expired,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Approval {
     pub(crate) id: String,
     pub(crate) agent_id: String,
@@ -97,7 +101,8 @@ pub(crate) struct Approval {
     /// Set when an `input`-bound approval allowed its one check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) used_at: Option<String>,
-    #[serde(skip)]
+    /// `expires_at` as a time (the database stores it through `expires_at`).
+    #[serde(skip, default = "SystemTime::now")]
     pub(crate) expires: SystemTime,
     #[serde(skip)]
     pub(crate) decided: Option<SystemTime>,
@@ -114,7 +119,7 @@ impl Approval {
 
 /// One telemetry event as the gateway received it; from
 /// [`GatewayHandle::events`](crate::GatewayHandle::events).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct EventRecord {
     /// The reporting agent.
@@ -287,20 +292,83 @@ pub(crate) fn new_session(
     }
 }
 
-/// The records, shared by all handlers.
+/// The records, shared by all handlers, and (with `--db`) their database.
 #[derive(Default)]
 pub(crate) struct Store {
     data: Mutex<Data>,
+    db: Option<Mutex<Db>>,
+    /// Set when a write could not be made durable: from then on every
+    /// request is refused (memory is ahead of the disk) until a restart.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
+    /// A store backed by `db`, starting from what it holds.
+    pub(crate) fn with_db(mut db: Db) -> Result<Store, DbError> {
+        let data = db.load()?;
+        Ok(Store {
+            data: Mutex::new(data),
+            db: Some(Mutex::new(db)),
+            failed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
     /// Locks the records. A handler that panicked while holding the lock
     /// cannot have left them half-written in a way that matters for a
     /// development gateway, so a poisoned lock is taken over, not a panic.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Data> {
-        self.data
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// With a database, a guard that was written through commits what
+    /// changed when it is dropped, before the handler's answer is sent.
+    pub(crate) fn lock(&self) -> DataGuard<'_> {
+        DataGuard {
+            data: self
+                .data
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            store: self,
+            written: false,
+        }
+    }
+
+    /// Whether a write failed to reach the database.
+    pub(crate) fn has_failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The locked records; see [`Store::lock`].
+pub(crate) struct DataGuard<'a> {
+    data: MutexGuard<'a, Data>,
+    store: &'a Store,
+    written: bool,
+}
+
+impl std::ops::Deref for DataGuard<'_> {
+    type Target = Data;
+    fn deref(&self) -> &Data {
+        &self.data
+    }
+}
+
+impl std::ops::DerefMut for DataGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Data {
+        self.written = true;
+        &mut self.data
+    }
+}
+
+impl Drop for DataGuard<'_> {
+    fn drop(&mut self) {
+        let Some(db) = &self.store.db else { return };
+        if !self.written {
+            return;
+        }
+        let mut db = db.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(error) = db.commit(&self.data) {
+            tracing::error!(%error, "a write could not be stored; refusing requests until restart");
+            self.store
+                .failed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 

@@ -1,0 +1,278 @@
+//! `--db PATH`: the records in SQLite, so a gateway survives restarts.
+//!
+//! Memory stays the working set; the database holds every record as JSON
+//! under its id (events in arrival order) with a versioned schema
+//! (`PRAGMA user_version`, migrations applied in order). WAL mode with
+//! `synchronous = FULL`: a commit is on disk before the answer that
+//! acknowledged it leaves. A commit writes the records that changed since
+//! the last one (compared by their JSON) in one transaction.
+//! The check log (`GatewayHandle::checks`) is not stored.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{Approval, Data};
+
+/// The schema this gateway writes; a file with a newer one is refused.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// What each schema version adds, in order (index 0 makes version 1).
+const MIGRATIONS: [&str; 1] = ["
+    CREATE TABLE agenttrust_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO agenttrust_meta (key, value) VALUES ('application', 'agenttrust-gateway');
+    CREATE TABLE agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE sessions (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE approvals (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE events (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);
+"];
+
+const TABLES: [&str; 4] = ["agents", "tokens", "sessions", "approvals"];
+
+/// A database that cannot be used; the gateway does not start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbError {
+    /// Not SQLite, or damaged.
+    #[error(
+        "{path} is not a usable agenttrust-gateway database (corrupt, or not SQLite): {source}"
+    )]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Another program's database.
+    #[error("{path} is an SQLite database of another program (it has tables but no agenttrust-gateway marker); refusing to touch it")]
+    Foreign { path: PathBuf },
+    /// Written by a newer gateway.
+    #[error("{path} has schema version {found}, newer than this gateway's {SCHEMA_VERSION}: use a newer agenttrust-gateway")]
+    Newer { path: PathBuf, found: i64 },
+    /// A stored record that does not decode.
+    #[error("{path}: a stored {table} record does not decode: {message}")]
+    Record {
+        path: PathBuf,
+        table: &'static str,
+        message: String,
+    },
+}
+
+/// The open database, and what it holds already.
+pub(crate) struct Db {
+    path: PathBuf,
+    conn: Connection,
+    /// The JSON hash of each stored record, by table and id.
+    stored: HashMap<(&'static str, String), u64>,
+    events_stored: usize,
+}
+
+fn hash_of(json: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    json.hash(&mut h);
+    h.finish()
+}
+
+impl Db {
+    /// Opens (or creates) the database at `path` and brings its schema up
+    /// to date.
+    pub(crate) fn open(path: &Path) -> Result<Db, DbError> {
+        let unreadable = |source| DbError::Unreadable {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(unreadable)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(unreadable)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite did not switch to WAL mode");
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL;")
+            .map_err(unreadable)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(unreadable)?;
+        if version > SCHEMA_VERSION {
+            return Err(DbError::Newer {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        if version == 0 {
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(unreadable)?;
+            if tables > 0 {
+                return Err(DbError::Foreign {
+                    path: path.to_owned(),
+                });
+            }
+        } else {
+            let marker: Option<String> = conn
+                .query_row(
+                    "SELECT value FROM agenttrust_meta WHERE key = 'application'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unreadable)?;
+            if marker.as_deref() != Some("agenttrust-gateway") {
+                return Err(DbError::Foreign {
+                    path: path.to_owned(),
+                });
+            }
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction().map_err(unreadable)?;
+            tx.execute_batch(migration).map_err(unreadable)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))
+                .map_err(unreadable)?;
+            tx.commit().map_err(unreadable)?;
+        }
+        Ok(Db {
+            path: path.to_owned(),
+            conn,
+            stored: HashMap::new(),
+            events_stored: 0,
+        })
+    }
+
+    fn rows(&self, table: &'static str) -> Result<Vec<(String, String)>, DbError> {
+        let unreadable = |source| DbError::Unreadable {
+            path: self.path.clone(),
+            source,
+        };
+        let sql = if table == "events" {
+            "SELECT seq, record FROM events ORDER BY seq".to_owned()
+        } else {
+            format!("SELECT id, record FROM {table}")
+        };
+        let mut stmt = self.conn.prepare(&sql).map_err(unreadable)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let key: rusqlite::types::Value = r.get(0)?;
+                let key = match key {
+                    rusqlite::types::Value::Text(t) => t,
+                    other => format!("{other:?}"),
+                };
+                Ok((key, r.get::<_, String>(1)?))
+            })
+            .map_err(unreadable)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(unreadable)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, table: &'static str, json: &str) -> Result<T, DbError> {
+        serde_json::from_str(json).map_err(|e| DbError::Record {
+            path: self.path.clone(),
+            table,
+            message: e.to_string(),
+        })
+    }
+
+    /// Everything stored, as the gateway's records.
+    pub(crate) fn load(&mut self) -> Result<Data, DbError> {
+        let mut data = Data::default();
+        for table in TABLES {
+            for (id, json) in self.rows(table)? {
+                match table {
+                    "agents" => {
+                        data.agents.insert(id.clone(), self.decode(table, &json)?);
+                    }
+                    "tokens" => {
+                        data.tokens.insert(id.clone(), self.decode(table, &json)?);
+                    }
+                    "sessions" => {
+                        data.sessions.insert(id.clone(), self.decode(table, &json)?);
+                    }
+                    _ => {
+                        let mut approval: Approval = self.decode(table, &json)?;
+                        approval.expires =
+                            time_of(&approval.expires_at).ok_or_else(|| DbError::Record {
+                                path: self.path.clone(),
+                                table,
+                                message: format!("bad expires_at `{}`", approval.expires_at),
+                            })?;
+                        approval.decided = approval.decided_at.as_deref().and_then(time_of);
+                        data.approvals.insert(id.clone(), approval);
+                    }
+                }
+                self.stored.insert((table, id), hash_of(&json));
+            }
+        }
+        for (_, json) in self.rows("events")? {
+            data.events.push(self.decode("events", &json)?);
+        }
+        self.events_stored = data.events.len();
+        Ok(data)
+    }
+
+    /// Writes what changed since the last commit, in one durable transaction.
+    pub(crate) fn commit(&mut self, data: &Data) -> Result<(), rusqlite::Error> {
+        let mut changed: Vec<(&'static str, String, String)> = Vec::new();
+        let mut collect = |table: &'static str, id: &str, record: &dyn erased::Json| {
+            let json = record.json();
+            if self.stored.get(&(table, id.to_owned())) != Some(&hash_of(&json)) {
+                changed.push((table, id.to_owned(), json));
+            }
+        };
+        for (id, r) in &data.agents {
+            collect("agents", id, r);
+        }
+        for (id, r) in &data.tokens {
+            collect("tokens", id, r);
+        }
+        for (id, r) in &data.sessions {
+            collect("sessions", id, r);
+        }
+        for (id, r) in &data.approvals {
+            collect("approvals", id, r);
+        }
+        let new_events = &data.events[self.events_stored.min(data.events.len())..];
+        if changed.is_empty() && new_events.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        for (table, id, json) in &changed {
+            tx.execute(
+                &format!("INSERT OR REPLACE INTO {table} (id, record) VALUES (?1, ?2)"),
+                params![id, json],
+            )?;
+        }
+        for event in new_events {
+            let json = serde_json::to_string(event).unwrap_or_default();
+            tx.execute("INSERT INTO events (record) VALUES (?1)", params![json])?;
+        }
+        tx.commit()?;
+        for (table, id, json) in changed {
+            self.stored.insert((table, id), hash_of(&json));
+        }
+        self.events_stored = data.events.len();
+        Ok(())
+    }
+}
+
+fn time_of(rfc3339: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339(rfc3339).ok()
+}
+
+/// Serializing records of different types through one closure.
+mod erased {
+    pub(super) trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: super::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
