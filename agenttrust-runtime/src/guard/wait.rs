@@ -179,7 +179,8 @@ async fn poll(
     let mut expires: Option<Instant> = None;
     let mut announced = false;
     let mut outage: Option<AgentTrustError>;
-    for attempt in 0u32.. {
+    let mut attempt = 0u32;
+    loop {
         match approvals.get(approval_id).await {
             Ok(approval) => {
                 outage = None;
@@ -258,8 +259,8 @@ async fn poll(
             };
         }
         tokio::time::sleep(backoff(attempt, random()).min(limit - now)).await;
+        attempt = attempt.saturating_add(1);
     }
-    unreachable!("the poll loop only ends by returning")
 }
 
 /// The `Instant` of an RFC 3339 time, by this machine's clock.
