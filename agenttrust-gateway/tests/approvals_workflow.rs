@@ -198,7 +198,7 @@ async fn each_new_approval_is_notified_with_retries_and_without_the_key() {
 
 #[tokio::test]
 async fn a_slow_receiver_never_delays_a_check() {
-    let hook = receiver(0, Duration::from_secs(2)).await;
+    let hook = receiver(0, Duration::from_secs(5)).await;
     let fx = Fixture::new(Policy::default().notify_url(&hook.url).unwrap()).await;
     let agent = fx.agent("bot", &[]).await;
     let started = Instant::now();
@@ -207,7 +207,7 @@ async fn a_slow_receiver_never_delays_a_check() {
         assert_eq!(v["elevation_required"], true);
     }
     assert!(
-        started.elapsed() < Duration::from_millis(1_000),
+        started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );

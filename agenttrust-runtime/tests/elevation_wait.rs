@@ -151,11 +151,10 @@ async fn the_runtime_default_and_the_tool_override() {
         .start()
         .await;
     guardian.scope(wipe()).await.unwrap();
-    // on_elevation = "error" on the tool wins over the waiting runtime.
-    let started = Instant::now();
+    // on_elevation = "error" on the tool wins over the waiting runtime (a
+    // wait would have been approved after 50 ms and succeeded).
     let err = guardian.scope(purge()).await.unwrap_err();
     assert_eq!(err.code(), "ELEVATION_REQUIRED");
-    assert!(started.elapsed() < Duration::from_millis(50));
     // The default runtime does not wait.
     let plain = TestGuardian::builder()
         .default_rule(Rule::elevate(Approver::nobody()))
@@ -172,7 +171,8 @@ async fn monitoring_mode_never_waits() {
     let guardian = elevate(Approver::nobody()).start().await;
     let started = Instant::now();
     guardian.scope(shadowed()).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(250));
+    // A wait would last until the approval expires (5 minutes).
+    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(guardian.runtime().stats().checks.would_block, 1);
 }
 
