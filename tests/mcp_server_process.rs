@@ -2,23 +2,13 @@
 //! stdio. With no configuration it says it uses an embedded gateway (on
 //! stderr and in its MCP instructions); a partial configuration is an error.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// `target/<profile>/examples/mcp_server`, which `cargo test` builds.
-fn example() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples")
-        .join(format!("mcp_server{}", std::env::consts::EXE_SUFFIX))
-}
-
 fn command() -> Command {
-    let mut command = Command::new(example());
+    let mut command = Command::new(common::example("mcp_server"));
     for var in agenttrust::AGENTTRUST_VARS {
         command.env_remove(var);
     }

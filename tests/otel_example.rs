@@ -2,23 +2,13 @@
 //! the OpenTelemetry stdout exporter with its decision, under the agent
 //! turn's span.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-/// `target/<profile>/examples/otel`, which `cargo test` builds.
-fn example() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples")
-        .join(format!("otel{}", std::env::consts::EXE_SUFFIX))
-}
+use std::process::Command;
 
 #[test]
 fn the_example_exports_one_span_per_guarded_call_with_its_decision() {
-    let mut command = Command::new(example());
+    let mut command = Command::new(common::example("otel"));
     for var in agenttrust::AGENTTRUST_VARS {
         command.env_remove(var);
     }

@@ -2,23 +2,13 @@
 //! call waits for its approval, the example's automatic approver grants it,
 //! and the call completes.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-/// `target/<profile>/examples/quickstart`, which `cargo test` builds.
-fn example() -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    dir.join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
-}
+use std::process::Command;
 
 #[test]
 fn the_quickstart_waits_for_the_approval_and_finishes() {
-    let mut command = Command::new(example());
+    let mut command = Command::new(common::example("quickstart"));
     for var in agenttrust::AGENTTRUST_VARS {
         command.env_remove(var);
     }

@@ -57,3 +57,15 @@ pub fn client(url: &str, key: &str) -> AgentTrustClient {
         .build()
         .expect("client builds")
 }
+
+/// `target/<profile>/examples/<name>`, which `cargo test` builds for the
+/// tests that run an example as a user would.
+pub fn example(name: &str) -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().expect("the test binary's path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
