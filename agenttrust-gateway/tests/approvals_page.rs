@@ -66,16 +66,10 @@ impl Browser {
 }
 
 async fn gateway(policy: Policy) -> Fixture {
-    Fixture {
-        gw: Gateway::builder()
-            .api_key(KEY)
-            .policy(policy)
-            .default_rule(Rule::elevate(Approver::nobody()))
-            .spawn()
-            .await
-            .unwrap(),
-        http: reqwest::Client::new(),
-    }
+    let builder = Gateway::builder()
+        .policy(policy)
+        .default_rule(Rule::elevate(Approver::nobody()));
+    Fixture::from_builder(builder).await
 }
 
 #[tokio::test]

@@ -25,15 +25,9 @@ fn stdout(output: &Output) -> String {
 }
 
 async fn fixture() -> (Fixture, String, String) {
-    let fx = Fixture {
-        gw: Gateway::builder()
-            .api_key(KEY)
-            .default_rule(Rule::elevate(Approver::nobody()))
-            .spawn()
-            .await
-            .unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let fx =
+        Fixture::from_builder(Gateway::builder().default_rule(Rule::elevate(Approver::nobody())))
+            .await;
     let agent = fx.agent("bot", &[]).await;
     let first = fx.check(&agent, "delete_file", Some("destructive")).await;
     let second = fx.check(&agent, "drop_table", Some("destructive")).await;

@@ -7,14 +7,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agenttrust_gateway::{Approver, Gateway, Policy, Rule};
-use common::{Fixture, KEY};
+use common::Fixture;
 use serde_json::{json, Value};
 
 async fn fixture(builder: agenttrust_gateway::GatewayBuilder) -> Fixture {
-    Fixture {
-        gw: builder.api_key(KEY).spawn().await.unwrap(),
-        http: reqwest::Client::new(),
-    }
+    Fixture::from_builder(builder).await
 }
 
 async fn raw_check(fx: &Fixture, agent: &str, tool: &str, session: Option<&str>) -> (u16, Value) {

@@ -13,14 +13,13 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(policy: Policy) -> Self {
-        let gw = Gateway::builder()
-            .api_key("sk_test_http")
-            .policy(policy)
-            .spawn()
-            .await
-            .unwrap();
+        Self::from_builder(Gateway::builder().policy(policy)).await
+    }
+
+    /// A gateway from `builder` (rules, a database, ...), with [`KEY`].
+    pub async fn from_builder(builder: agenttrust_gateway::GatewayBuilder) -> Self {
         Self {
-            gw,
+            gw: builder.api_key(KEY).spawn().await.unwrap(),
             http: reqwest::Client::new(),
         }
     }
