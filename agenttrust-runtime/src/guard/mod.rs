@@ -266,21 +266,18 @@ impl AgentTrustGuard {
             .decide_in(&span, &tool, summary, effect, overrides)
             .await?;
         let on_elevation = overrides.on_elevation.unwrap_or(self.inner.on_elevation);
-        let decision = match (&decision, on_elevation) {
-            (Decision::ElevationRequired { .. }, OnElevation::Wait { max_wait }) => {
-                let waiting = wait::Waiting {
-                    guard: self,
-                    span: &span,
-                    tool: &tool,
-                    summary,
-                    effect,
-                    overrides,
-                };
-                wait::wait_for_approval(waiting, decision, max_wait).await?
-            }
-            _ => decision,
+        let waiting = wait::Waiting {
+            guard: self,
+            span: &span,
+            tool: &tool,
+            summary,
+            effect,
+            overrides,
         };
-        decision.into_result()?;
+        waiting
+            .settle(decision, on_elevation)
+            .await?
+            .into_result()?;
         Ok(Call::new(self.clone(), tool, span))
     }
 
@@ -317,20 +314,18 @@ impl AgentTrustGuard {
         let decision = self
             .decide_in(&span, tool, summary, effect, overrides)
             .await?;
-        let decision = if matches!(decision, Decision::ElevationRequired { .. }) {
-            let waiting = wait::Waiting {
-                guard: self,
-                span: &span,
-                tool,
-                summary,
-                effect,
-                overrides,
-            };
-            wait::wait_for_approval(waiting, decision, Some(max_wait)).await?
-        } else {
-            decision
+        let waiting = wait::Waiting {
+            guard: self,
+            span: &span,
+            tool,
+            summary,
+            effect,
+            overrides,
         };
-        decision.into_result()
+        waiting
+            .settle(decision, OnElevation::wait_at_most(max_wait))
+            .await?
+            .into_result()
     }
 
     /// [`check_and_wait`](Self::check_and_wait) for synchronous code: blocks

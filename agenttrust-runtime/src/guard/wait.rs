@@ -115,10 +115,27 @@ pub(crate) struct Waiting<'a> {
     pub(crate) overrides: Overrides,
 }
 
+impl Waiting<'_> {
+    /// `decision`, or when it is an elevation and `on_elevation` waits, the
+    /// decision that follows the wait.
+    pub(crate) async fn settle(
+        self,
+        decision: Decision,
+        on_elevation: OnElevation,
+    ) -> Result<Decision> {
+        match (&decision, on_elevation) {
+            (Decision::ElevationRequired { .. }, OnElevation::Wait { max_wait }) => {
+                wait_for_approval(self, decision, max_wait).await
+            }
+            _ => Ok(decision),
+        }
+    }
+}
+
 /// Waits out the elevation `first` and returns the decision of the re-check
 /// that follows an approval (an elevation again waits again, within the
 /// same bound).
-pub(crate) async fn wait_for_approval(
+async fn wait_for_approval(
     call: Waiting<'_>,
     first: Decision,
     max_wait: Option<Duration>,
