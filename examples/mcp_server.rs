@@ -7,10 +7,12 @@
 //! the server's MCP instructions; a partial configuration is an error
 //! (logging goes to stderr: stdout is MCP's).
 //!
-//! The attribute goes above `#[tool]` (recommended) or below it; both orders
-//! are shown. The tool's name, description and input schema are what
-//! `#[tool]` makes of the signature and docs, which `#[guarded]` leaves as
-//! they are.
+//! `#[guarded]` goes above `#[tool]`: it then fills in the MCP annotations
+//! `tools/list` publishes from the effect (`read` → `readOnlyHint`,
+//! `destructive` → `destructiveHint`) and keeps the doc comment as the
+//! description. The tool's name and input schema are what `#[tool]` makes of
+//! the signature. (Below `#[tool]` it guards the call the same way, but
+//! publishes no annotations: `#[tool]` has already run.)
 
 use std::path::{Component, Path, PathBuf};
 
@@ -103,12 +105,9 @@ impl FileServer {
         })
     }
 
-    // `#[tool]` above `#[guarded]` works too, with one rmcp 3.11 quirk: its
-    // `#[tool]` reads doc comments only when no other attribute follows
-    // them, so here the description is given explicitly (a doc comment
-    // below `#[guarded]` would also do).
-    #[tool(description = "Write a text file into the sandbox, replacing it if it exists.")]
+    /// Write a text file into the sandbox, replacing it if it exists.
     #[guarded(effect = "mutating", summary = args.path, on_deny = agenttrust_runtime::rmcp::tool_error)]
+    #[tool]
     async fn write_file(
         &self,
         Parameters(args): Parameters<WriteArgs>,

@@ -82,6 +82,113 @@ mod plain {
     }
 }
 
+/// One tool per effect and per way of writing the attributes, for what
+/// `tools/list` publishes.
+mod annotated {
+    use agenttrust_runtime::guarded;
+    use rmcp::handler::server::router::tool::ToolRouter;
+    use rmcp::model::{CallToolResult, ServerCapabilities, ServerConfig};
+    use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler};
+
+    type Answer = Result<CallToolResult, ErrorData>;
+
+    fn done() -> Answer {
+        Ok(CallToolResult::success(vec![]))
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Annotated {
+        tool_router: ToolRouter<Self>,
+    }
+
+    #[tool_router]
+    impl Annotated {
+        pub fn new() -> Self {
+            Self {
+                tool_router: Self::tool_router(),
+            }
+        }
+
+        /// Reads.
+        #[guarded(effect = "read")]
+        #[tool]
+        async fn reads(&self) -> Answer {
+            done()
+        }
+
+        /// Changes.
+        #[guarded(effect = "mutating")]
+        #[tool]
+        async fn changes(&self) -> Answer {
+            done()
+        }
+
+        /// Destroys.
+        #[guarded(effect = "destructive")]
+        #[tool]
+        fn destroys(&self) -> Answer {
+            done()
+        }
+
+        /// Administers.
+        #[guarded(effect = "admin")]
+        #[rmcp::tool]
+        async fn administers(&self) -> Answer {
+            done()
+        }
+
+        /// Its own name, title and hints.
+        #[guarded(effect = "destructive")]
+        #[tool(
+            name = "wipe",
+            annotations(
+                title = "Wipe",
+                destructive_hint = true,
+                idempotent_hint = true,
+                open_world_hint = false
+            )
+        )]
+        async fn wipe_everything(&self) -> Answer {
+            done()
+        }
+
+        /// A doc comment
+        /// of two lines.
+        #[guarded(effect = "read")]
+        #[tool]
+        #[allow(clippy::unused_async)]
+        async fn documented(&self) -> Answer {
+            done()
+        }
+
+        /// Not guarded.
+        #[tool]
+        async fn plain(&self) -> Answer {
+            done()
+        }
+
+        #[tool(description = "Guarded below `#[tool]`.")]
+        #[guarded(effect = "destructive")]
+        async fn below(&self) -> Answer {
+            done()
+        }
+
+        /// Opted out.
+        #[guarded(effect = "destructive", mcp_annotations = false)]
+        #[tool]
+        async fn opted_out(&self) -> Answer {
+            done()
+        }
+    }
+
+    #[tool_handler(router = self.tool_router)]
+    impl ServerHandler for Annotated {
+        fn get_info(&self) -> ServerConfig {
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        }
+    }
+}
+
 async fn connect<S: rmcp::ServerHandler>(server: S) -> RunningService<RoleClient, ()> {
     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
     tokio::spawn(async move {
@@ -132,6 +239,115 @@ async fn tools_list_is_the_same_with_and_without_guarded() {
         guarded_tools[0]["input_schema"]["properties"]["path"].is_object(),
         "{}",
         guarded_tools[0]
+    );
+}
+
+#[tokio::test]
+async fn tools_list_carries_the_annotations_of_each_effect() {
+    let client = connect(annotated::Annotated::new()).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let listed: std::collections::BTreeMap<String, (Value, Value)> = tools
+        .iter()
+        .map(|t| {
+            let t = serde_json::to_value(t).unwrap();
+            let name = t["name"].as_str().unwrap().to_owned();
+            (name, (t["annotations"].clone(), t["description"].clone()))
+        })
+        .collect();
+    let expected = [
+        ("reads", json!({"readOnlyHint": true}), json!("Reads.")),
+        (
+            "changes",
+            json!({"readOnlyHint": false, "destructiveHint": false}),
+            json!("Changes."),
+        ),
+        (
+            "destroys",
+            json!({"readOnlyHint": false, "destructiveHint": true}),
+            json!("Destroys."),
+        ),
+        (
+            "administers",
+            json!({"readOnlyHint": false, "destructiveHint": true}),
+            json!("Administers."),
+        ),
+        (
+            "wipe",
+            json!({"title": "Wipe", "readOnlyHint": false, "destructiveHint": true,
+                   "idempotentHint": true, "openWorldHint": false}),
+            json!("Its own name, title and hints."),
+        ),
+        (
+            "documented",
+            json!({"readOnlyHint": true}),
+            json!("A doc comment\nof two lines."),
+        ),
+        ("plain", Value::Null, json!("Not guarded.")),
+        ("below", Value::Null, json!("Guarded below `#[tool]`.")),
+        ("opted_out", Value::Null, json!("Opted out.")),
+    ];
+    assert_eq!(listed.len(), expected.len(), "{listed:?}");
+    for (name, annotations, description) in expected {
+        let (got_annotations, got_description) = &listed[name];
+        assert_eq!(got_annotations, &annotations, "{name}");
+        assert_eq!(got_description, &description, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_guard_checks_the_name_mcp_clients_call() {
+    let world = common::World::new(Policy::default(), &[]).await;
+    let client = connect(WithRuntime::new(
+        annotated::Annotated::new(),
+        world.runtime(),
+    ))
+    .await;
+    let refused = client.call_tool(call("wipe", json!({}))).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("requires approval"),
+        "{refused}"
+    );
+    let checks = world.gateway.checks();
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].action_name, "wipe");
+    assert_eq!(checks[0].action_effect.as_deref(), Some("destructive"));
+    let entry = agenttrust_runtime::tools()
+        .into_iter()
+        .find(|t| t.function == "wipe_everything")
+        .expect("in the manifest");
+    assert_eq!((entry.name, entry.effect), ("wipe", Some("destructive")));
+}
+
+#[tokio::test]
+async fn the_example_server_publishes_its_effects() {
+    let client = connect(FileServer::new(sandbox("annotations"))).await;
+    let mut hints: Vec<(String, Value)> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t.name.to_string(),
+                serde_json::to_value(&t.annotations).unwrap(),
+            )
+        })
+        .collect();
+    hints.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        hints,
+        [
+            (
+                "delete_file".to_owned(),
+                json!({"readOnlyHint": false, "destructiveHint": true})
+            ),
+            ("list_files".to_owned(), json!({"readOnlyHint": true})),
+            ("read_file".to_owned(), json!({"readOnlyHint": true})),
+            (
+                "write_file".to_owned(),
+                json!({"readOnlyHint": false, "destructiveHint": false})
+            ),
+        ]
     );
 }
 

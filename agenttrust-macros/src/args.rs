@@ -25,7 +25,7 @@ const EFFECT_SYNONYMS: [(&str, &str); 12] = [
     ("administrative", "admin"),
 ];
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "effect",
     "name",
     "summary",
@@ -35,6 +35,7 @@ const KEYS: [&str; 10] = [
     "enforce",
     "on_elevation",
     "wait",
+    "mcp_annotations",
     "crate",
 ];
 
@@ -63,6 +64,8 @@ pub(crate) struct Args {
     pub(crate) on_elevation: Option<(OnElevation, proc_macro2::Span)>,
     /// The wait bound, checked at compile time, with its literal.
     pub(crate) wait: Option<(std::time::Duration, LitStr)>,
+    /// `false`: leave an rmcp `#[tool]` below untouched.
+    pub(crate) mcp_annotations: Option<LitBool>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -123,7 +126,8 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         syn::Error::new(
             e.span(),
             "expected `key = value` arguments: effect, name, summary, on_deny, success_if, \
-             fail_open, enforce, on_elevation, wait or crate, e.g. #[guarded(effect = \"read\")]",
+             fail_open, enforce, on_elevation, wait, mcp_annotations or crate, \
+             e.g. #[guarded(effect = \"read\")]",
         )
     })
 }
@@ -138,8 +142,9 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
         return Err(syn::Error::new(
             key.span(),
             format!(
-                "unknown #[guarded] argument `{key_name}`{hint} (expected effect, name, summary, \
-                 on_deny, success_if, fail_open, enforce, on_elevation, wait or crate)"
+                "unknown #[guarded] argument `{key_name}`{hint} (expected effect, name, \
+                 summary, on_deny, success_if, fail_open, enforce, on_elevation, wait, \
+                 mcp_annotations or crate)"
             ),
         ));
     }
@@ -223,6 +228,16 @@ fn parse_one(input: ParseStream<'_>, args: &mut Args) -> syn::Result<()> {
             })?;
             let bound = parse_wait(&lit)?;
             set(&mut args.wait, (bound, lit), duplicate)
+        }
+        "mcp_annotations" => {
+            let lit: LitBool = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "`mcp_annotations` takes `true` (the default: fill in the MCP annotations of \
+                     the rmcp `#[tool]` below from the effect) or `false` (leave it untouched)",
+                )
+            })?;
+            set(&mut args.mcp_annotations, lit, duplicate)
         }
         _ => {
             let lit: LitStr = input.parse().map_err(|e| {
@@ -373,6 +388,7 @@ mod tests {
             enforce = false,
             on_elevation = "wait",
             wait = "10m",
+            mcp_annotations = false,
             crate = "my::rt"
         ));
         assert!(
@@ -387,6 +403,7 @@ mod tests {
         assert!(!args.enforce.unwrap().value);
         assert_eq!(args.on_elevation.unwrap().0, OnElevation::Wait);
         assert_eq!(args.wait.unwrap().0, std::time::Duration::from_secs(600));
+        assert!(!args.mcp_annotations.unwrap().value);
         assert!(args.krate.is_some());
     }
 

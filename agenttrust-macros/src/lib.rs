@@ -11,6 +11,7 @@
 mod args;
 mod expand;
 mod item;
+mod mcp;
 
 use proc_macro::TokenStream;
 use quote::ToTokens;
@@ -26,7 +27,7 @@ fn guarded2(
     args: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let (args, mut errors) = args::parse(args);
+    let (mut args, mut errors) = args::parse(args);
     let mut function = match item::parse(item.clone()) {
         item::Input::Function(function) => *function,
         item::Input::Rejected(error) => {
@@ -38,6 +39,13 @@ fn guarded2(
             return out;
         }
     };
+    // An rmcp `#[tool]` below: annotations from the effect, and the guard
+    // checks the name MCP clients call unless `name` says otherwise.
+    let annotate = args.mcp_annotations.as_ref().is_none_or(|b| b.value);
+    let tool = mcp::rewrite_tool_attr(&mut function, args.effect.as_ref(), annotate, &mut errors);
+    if let (None, Some(name)) = (&args.name, tool.name) {
+        args.name = Some(args::ToolName::Literal(name));
+    }
     let shape = item::validate(&function, &mut errors);
     if errors.is_empty() {
         return expand::expand(function, &args, shape);

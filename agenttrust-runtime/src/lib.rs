@@ -117,7 +117,8 @@ pub use integrations::rmcp;
 ///   compile time. Omitted: no effect is sent and the gateway classifies
 ///   the tool by its name.
 /// - `name = "..."` or a constant path such as `Self::NAME`: the tool name
-///   (default: the function's name).
+///   (default: the `name` of an rmcp `#[tool(name = "..")]` below, else the
+///   function's name).
 /// - `summary = <expr>`: an expression over the arguments whose `Display`
 ///   output is sent as the input summary, cut to 200 characters. Without
 ///   it nothing about the inputs is sent.
@@ -138,7 +139,53 @@ pub use integrations::rmcp;
 ///   returns `ActionDenied` (denied) or `ElevationTimedOut` (undecided).
 /// - `wait = "10m"`: with `on_elevation = "wait"`, the longest wait (a
 ///   humantime duration, checked at compile time).
+/// - `mcp_annotations = false`: leave an rmcp `#[tool]` below untouched
+///   (see "MCP annotations").
 /// - `crate = "path"`: where this crate is, when renamed or re-exported.
+///
+/// # MCP annotations
+/// Above rmcp's `#[tool]`, the attribute fills in the annotations
+/// `tools/list` publishes, so an MCP host sees what the Guardian sees:
+///
+/// | effect | `readOnlyHint` | `destructiveHint` |
+/// |---|---|---|
+/// | `read` | `true` | (not set: meaningless for a read-only tool) |
+/// | `mutating` | `false` | `false` |
+/// | `destructive`, `admin` | `false` | `true` |
+///
+/// `idempotentHint` and `openWorldHint` are not implied by an effect and
+/// are never set; write them in `#[tool(annotations(..))]` and they are
+/// kept, with any `title`. A hint you wrote that agrees with the effect
+/// stays; one that contradicts it (`read_only_hint = true` on a destructive
+/// tool) is a compile error on it, saying how to fix it. The doc comment
+/// becomes the tool's `description` explicitly, so it survives other
+/// attributes after `#[tool]` (which rmcp 3.11 alone would drop it for).
+///
+/// ```
+/// use agenttrust_runtime::guarded;
+/// use rmcp::tool;
+///
+/// struct Files;
+///
+/// impl Files {
+///     /// Delete a file. Published with `readOnlyHint: false, destructiveHint: true`.
+///     #[guarded(effect = "destructive")]
+///     #[tool(annotations(idempotent_hint = true))]
+///     async fn delete_file(&self) -> anyhow::Result<String> {
+///         Ok("deleted".to_owned())
+///     }
+/// }
+/// let tool = Files::delete_file_tool_attr();
+/// let hints = tool.annotations.unwrap();
+/// assert_eq!((hints.read_only_hint, hints.destructive_hint), (Some(false), Some(true)));
+/// assert_eq!(hints.idempotent_hint, Some(true));
+/// assert_eq!(tool.description.as_deref(), Some("Delete a file. Published with `readOnlyHint: false, destructiveHint: true`."));
+/// ```
+///
+/// Only this order works: below `#[tool]`, `#[guarded]` still guards the
+/// call, but rmcp has already made the tool's metadata, so no annotations
+/// are added (and rmcp drops a doc comment that another attribute
+/// follows: give `description` in `#[tool(..)]`).
 ///
 /// # What the function does
 /// 1. Asks the Guardian through the current [`Runtime`] (awaited in async
