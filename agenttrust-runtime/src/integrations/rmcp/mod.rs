@@ -1,5 +1,7 @@
 //! rmcp (the official Rust MCP SDK): denials as protocol errors or as tool
-//! results the model can read.
+//! results the model can read, tools run with a chosen runtime
+//! ([`WithRuntime`]), and the calls an agent makes to other MCP servers
+//! checked first ([`GuardedClient`]).
 //!
 //! ```
 //! use agenttrust_runtime::guarded;
@@ -19,6 +21,10 @@
 //!     Ok(CallToolResult::success(vec![ContentBlock::text("deleted")]))
 //! }
 //! ```
+
+mod client;
+
+pub use client::{GuardedClient, GuardedClientBuilder, McpCallError};
 
 use rmcp::model::{CallToolResult, ContentBlock, ErrorCode};
 use rmcp::ErrorData;
