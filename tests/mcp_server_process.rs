@@ -1,6 +1,7 @@
 //! The `mcp_server` example as a user runs it: a process speaking MCP over
 //! stdio. With no configuration it says it uses an embedded gateway (on
 //! stderr and in its MCP instructions); a partial configuration is an error.
+//! The `mcp_client` example drives it as a child over stdio.
 
 mod common;
 
@@ -75,4 +76,38 @@ fn with_no_configuration_it_says_it_uses_an_embedded_gateway() {
         instructions.contains("embedded local development gateway"),
         "{instructions}"
     );
+}
+
+#[test]
+fn the_mcp_client_example_guards_its_calls_to_the_server_process() {
+    let mut command = Command::new(common::example("mcp_client"));
+    for var in agenttrust::AGENTTRUST_VARS {
+        command.env_remove(var);
+    }
+    let output = command
+        .arg(common::example("mcp_server"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "  delete_file  destructive",
+        "  list_files   read",
+        "  write_file   mutating",
+        "write_file(notes.txt)  -> wrote 5 bytes to notes.txt",
+        "read_file(notes.txt)   -> hello",
+        "(the server saw nothing)",
+        "delete_file(notes.txt) -> deleted notes.txt",
+        "telemetry: Delivered",
+        "  delete_file success=true",
+    ] {
+        assert!(
+            stdout.contains(line),
+            "missing {line:?} in:\n{stdout}\n{stderr}"
+        );
+    }
+    // The refused first delete_file is not reported: three events.
+    assert_eq!(stdout.matches(" success=").count(), 3, "{stdout}");
 }
