@@ -389,7 +389,7 @@ mod readme {
     /// The commented example in the README must stay a valid policy.
     #[test]
     fn readme_policy_example_parses() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let start = readme.find("```toml\n").expect("README has a TOML example") + 8;
         let end = start + readme[start..].find("```").expect("closed");
         let policy = super::Policy::from_toml(&readme[start..end]).expect("README policy parses");
