@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::policy::{ApprovalBinding, Policy};
+use crate::policy::{known_effect, rank, ApprovalBinding, Policy, Unlisted};
 use crate::store::{after, new_id, rfc3339, Approval, ApprovalStatus, Data, ORG_ID};
 
 /// A check as the gateway reads it (empty strings count as absent).
@@ -49,18 +49,28 @@ pub(crate) enum Scripted<'a> {
     Elevate,
 }
 
-/// The effect a tool is treated as having, and whether it was inferred.
-fn effect_of(check: &Check<'_>) -> (&'static str, bool) {
-    let given = match check.action_effect {
-        Some("read") => Some("read"),
-        Some("mutating" | "write") => Some("mutating"),
-        Some("destructive") => Some("destructive"),
-        Some("admin") => Some("admin"),
-        _ => None,
+/// How the effect a check is judged by was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EffectSource {
+    /// The check named it.
+    Given,
+    /// Classified from the tool's name.
+    Inferred,
+    /// The policy's `[tools]` entry, stronger than what the check named
+    /// or its name suggested.
+    Policy,
+}
+
+/// The effect a tool is treated as having: the check's (or, without one,
+/// the name's), raised to the policy's reviewed effect when that is stronger.
+fn effect_of(policy: &Policy, check: &Check<'_>) -> (&'static str, EffectSource) {
+    let (claimed, source) = match check.action_effect.and_then(known_effect) {
+        Some(effect) => (effect, EffectSource::Given),
+        None => (classify(check.action_name), EffectSource::Inferred),
     };
-    match given {
-        Some(effect) => (effect, false),
-        None => (classify(check.action_name), true),
+    match policy.tools.get(check.action_name) {
+        Some(&reviewed) if rank(reviewed) > rank(claimed) => (reviewed, EffectSource::Policy),
+        _ => (claimed, source),
     }
 }
 
@@ -98,7 +108,7 @@ pub(crate) fn decide_with(
     now: SystemTime,
     scripted: Option<Scripted<'_>>,
 ) -> Verdict {
-    let (effect, inferred) = effect_of(check);
+    let (effect, source) = effect_of(policy, check);
     if let Some(reason) = foreign_session(data, check) {
         // Another agent's session: refused, and nothing about that session
         // (its counters, its activity) changes.
@@ -123,13 +133,17 @@ pub(crate) fn decide_with(
         }
         session.last_activity_at = rfc3339(now);
     }
-    // A rule's reason is the test's own words: no classification note.
-    let classified = if inferred && scripted.is_none() {
-        format!(" (no effect given; classified as {effect} from the tool name)")
-    } else {
-        String::new()
+    // A rule's reason is the test's own words: no note on the effect.
+    let note = match (source, scripted) {
+        (EffectSource::Inferred, None) => {
+            format!(" (no effect given; classified as {effect} from the tool name)")
+        }
+        (EffectSource::Policy, None) => {
+            format!(" (treated as {effect}: the policy's [tools] entry for this tool)")
+        }
+        _ => String::new(),
     };
-    verdict(outcome, &classified)
+    verdict(outcome, &note)
 }
 
 fn verdict(outcome: Outcome, suffix: &str) -> Verdict {
@@ -192,6 +206,11 @@ fn evaluate(
     }
     if policy.denies(tool) {
         return Outcome::Deny(format!("tool `{tool}` is on the policy's deny list"));
+    }
+    if policy.unlisted_tools == Unlisted::Deny && !policy.tools.contains_key(tool) {
+        return Outcome::Deny(format!(
+            "tool `{tool}` is not in the policy's [tools] table, and unlisted tools are denied"
+        ));
     }
     let capability = policy.capabilities.get(tool);
     if let Some(capability) = capability {
@@ -552,6 +571,53 @@ mod tests {
         }
         let s = &data.sessions["s"];
         assert_eq!((s.read_calls, s.write_calls), (1, 2));
+    }
+
+    #[test]
+    fn the_policys_tools_table_raises_an_effect_and_never_lowers_it() {
+        let policy = Policy::default()
+            .tool_effect("purge_cache", "destructive")
+            .unwrap()
+            .tool_effect("drop_table", "read")
+            .unwrap();
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        // The code claims read: the reviewed destructive wins, so it needs approval.
+        let v = decide(&policy, &mut data, &check("purge_cache", Some("read")), now);
+        assert!(v.elevation_required, "{}", v.reason);
+        assert!(
+            v.reason
+                .contains("treated as destructive: the policy's [tools] entry"),
+            "{}",
+            v.reason
+        );
+        // The code claims destructive: a weaker reviewed effect changes nothing.
+        let v = decide(
+            &policy,
+            &mut data,
+            &check("drop_table", Some("destructive")),
+            now,
+        );
+        assert!(v.elevation_required, "{}", v.reason);
+        assert!(!v.reason.contains("[tools]"), "{}", v.reason);
+    }
+
+    #[test]
+    fn unlisted_tools_can_be_denied() {
+        let policy = Policy::default()
+            .tool_effect("read_file", "read")
+            .unwrap()
+            .unlisted_tools(Unlisted::Deny);
+        let now = SystemTime::now();
+        let mut data = data_with_agent(&[]);
+        assert!(decide(&policy, &mut data, &check("read_file", Some("read")), now).allowed);
+        let v = decide(&policy, &mut data, &check("web_search", Some("read")), now);
+        assert!(!v.allowed && !v.elevation_required);
+        assert!(
+            v.reason.contains("not in the policy's [tools] table"),
+            "{}",
+            v.reason
+        );
     }
 
     #[test]

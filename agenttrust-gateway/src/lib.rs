@@ -42,7 +42,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use policy::{ApprovalBinding, Policy, PolicyError};
+pub use policy::{
+    ApprovalBinding, Drift, Manifest, ManifestError, ManifestTool, Policy, PolicyError, Unlisted,
+};
 pub use rules::{Approver, Rule};
 pub use store::{CheckRecord, EventRecord};
 

@@ -1,6 +1,7 @@
 //! `agenttrust-gateway --listen 127.0.0.1:8080 --api-key sk_test_... [--policy policy.toml]`
 //! serves; `agenttrust-gateway approvals list | approve ID | deny ID` talks to
-//! a running one.
+//! a running one; `agenttrust-gateway policy init | check` starts a policy
+//! from a tool manifest and keeps the two in step.
 
 mod cli;
 
@@ -53,6 +54,13 @@ enum Command {
         #[command(subcommand)]
         action: cli::approvals::Action,
     },
+    /// Start a policy file from an agent program's tool manifest, or check
+    /// that the two are in step (exit codes: 0 in step, 1 drift, 2 a file
+    /// could not be read or parsed).
+    Policy {
+        #[command(subcommand)]
+        action: cli::policy::Action,
+    },
 }
 
 #[tokio::main]
@@ -65,8 +73,12 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Approvals { target, action }) = cli.command {
-        return cli::approvals::run(target, action).await;
+    match cli.command {
+        Some(Command::Approvals { target, action }) => {
+            return cli::approvals::run(target, action).await
+        }
+        Some(Command::Policy { action }) => return cli::policy::run(action),
+        None => {}
     }
     let policy = match &cli.policy {
         Some(path) => match Policy::from_file(path) {

@@ -1,5 +1,5 @@
-//! The `approvals` subcommand as a script runs it: the real binary against a
-//! gateway on loopback, with its exit codes and `--json`.
+//! The subcommands as a script runs them: `approvals` against a
+//! gateway on loopback (exit codes, `--json`), and `policy init | check`.
 
 mod common;
 
@@ -175,4 +175,97 @@ async fn a_waiting_guarded_call_completes_when_the_cli_approves() {
     let approved = cli(&fx, &["approve", &id, "--by", "ops@x"]);
     assert_eq!(approved.status.code(), Some(0), "{approved:?}");
     assert_eq!(call.await.unwrap().unwrap(), "deleted /srv/data");
+}
+
+fn policy_cli(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_agenttrust-gateway"))
+        .arg("policy")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// A manifest as `cargo run --example manifest` prints it.
+const MANIFEST: &str = r#"{"tools": [
+  {"name": "read_file", "name_is_path": false, "effect": "read", "function": "read_file",
+   "module_path": "agent::files", "file": "src/files.rs", "line": 10},
+  {"name": "delete_file", "name_is_path": false, "effect": "destructive", "function": "delete_file",
+   "module_path": "agent::files", "file": "src/files.rs", "line": 20}
+], "capabilities": ["tool:delete_file", "tool:read_file"]}"#;
+
+#[test]
+fn policy_init_writes_a_skeleton_and_check_exits_by_drift() {
+    let dir = std::env::temp_dir().join(format!("agenttrust-policy-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = dir.join("manifest.json");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    let policy = dir.join("policy.toml");
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+
+    let printed = policy_cli(&["init", "--from-manifest", &path(&manifest)]);
+    assert!(printed.status.success(), "{printed:?}");
+    assert!(stdout(&printed).contains("delete_file = \"destructive\""));
+    assert!(stdout(&printed).contains("# destructive: src/files.rs:20 (agent::files::delete_file)"));
+
+    let init = [
+        "init",
+        "--from-manifest",
+        &path(&manifest),
+        "--output",
+        &path(&policy),
+    ];
+    assert!(policy_cli(&init).status.success());
+    let again = policy_cli(&init);
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing file is not replaced"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    let forced: Vec<&str> = init.iter().copied().chain(["--force"]).collect();
+    assert!(policy_cli(&forced).status.success());
+
+    let check = [
+        "check",
+        "--policy",
+        &path(&policy),
+        "--manifest",
+        &path(&manifest),
+    ];
+    let in_step = policy_cli(&check);
+    assert_eq!(in_step.status.code(), Some(0), "{in_step:?}");
+    assert_eq!(stdout(&in_step), "code and policy are in step\n");
+
+    let skeleton = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        skeleton.replace("read_file = \"read\"", "web_search = \"read\""),
+    )
+    .unwrap();
+    let drifted = policy_cli(&check);
+    assert_eq!(drifted.status.code(), Some(1), "{drifted:?}");
+    let report = stdout(&drifted);
+    assert!(
+        report.contains("not in the policy: read_file (read) at src/files.rs:10"),
+        "{report}"
+    );
+    assert!(
+        report.contains("no such tool in the code: web_search"),
+        "{report}"
+    );
+
+    std::fs::write(&manifest, "[{\"name\": 3}]").unwrap();
+    let broken = policy_cli(&check);
+    assert_eq!(broken.status.code(), Some(2), "{broken:?}");
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("invalid manifest"));
+    let missing = policy_cli(&[
+        "check",
+        "--policy",
+        "/nonexistent.toml",
+        "--manifest",
+        &path(&manifest),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,5 +1,11 @@
 //! The Guardian's policy: from a TOML file or built in code.
 
+mod drift;
+mod manifest;
+
+pub use drift::Drift;
+pub use manifest::{Manifest, ManifestError, ManifestTool};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
@@ -31,6 +37,44 @@ pub struct Policy {
     pub(crate) server_sessions: BTreeMap<String, ServerSession>,
     pub(crate) approval_binding: ApprovalBinding,
     pub(crate) notify_url: Option<String>,
+    /// The reviewed effect of each tool (`[tools]`).
+    pub(crate) tools: BTreeMap<String, &'static str>,
+    pub(crate) unlisted_tools: Unlisted,
+}
+
+/// What the Guardian does with a tool the policy's `[tools]` table does
+/// not list.
+///
+/// ```
+/// use agenttrust_gateway::{Policy, Unlisted};
+/// let policy = Policy::default().tool_effect("read_file", "read")?.unlisted_tools(Unlisted::Deny);
+/// # let _ = policy;
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unlisted {
+    /// Decided by its declared effect like any tool (the default).
+    #[default]
+    Allow,
+    /// Denied: only the tools the policy lists may run.
+    Deny,
+}
+
+/// The effects in increasing order of what they may do.
+pub(crate) const EFFECTS: [&str; 4] = ["read", "mutating", "destructive", "admin"];
+
+/// `effect` as the Guardian spells it (`write` is an alias of `mutating`).
+pub(crate) fn known_effect(effect: &str) -> Option<&'static str> {
+    match effect {
+        "write" => Some("mutating"),
+        _ => EFFECTS.iter().copied().find(|e| *e == effect),
+    }
+}
+
+/// The rank of a known effect in [`EFFECTS`].
+pub(crate) fn rank(effect: &str) -> usize {
+    EFFECTS.iter().position(|e| *e == effect).unwrap_or(0)
 }
 
 /// What one approval lets the agent do again, within the elevation window.
@@ -77,6 +121,8 @@ impl Default for Policy {
             server_sessions: BTreeMap::new(),
             approval_binding: ApprovalBinding::Tool,
             notify_url: None,
+            tools: BTreeMap::new(),
+            unlisted_tools: Unlisted::Allow,
         }
     }
 }
@@ -126,6 +172,10 @@ struct PolicyFile {
     approval_binding: Option<ApprovalBinding>,
     #[serde(default)]
     notify_url: Option<String>,
+    #[serde(default)]
+    tools: BTreeMap<String, String>,
+    #[serde(default)]
+    unlisted_tools: Option<Unlisted>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +236,14 @@ impl Policy {
         }
         if let Some(url) = file.notify_url {
             policy = policy.notify_url(url)?;
+        }
+        for (tool, effect) in file.tools {
+            policy = policy
+                .tool_effect(&tool, &effect)
+                .map_err(|e| format!("tools.{tool}: {e}"))?;
+        }
+        if let Some(unlisted) = file.unlisted_tools {
+            policy.unlisted_tools = unlisted;
         }
         Ok(policy)
     }
@@ -315,6 +373,36 @@ impl Policy {
         self
     }
 
+    /// The reviewed effect of `tool` (the `[tools]` table): a check of it is
+    /// treated as at least this effect, whatever effect the agent sends, so
+    /// code claiming `read` for a destructive tool still needs an approval.
+    /// The policy raises an effect, never lowers it.
+    ///
+    /// ```
+    /// let policy = agenttrust_gateway::Policy::default().tool_effect("purge", "destructive")?;
+    /// assert!(agenttrust_gateway::Policy::default().tool_effect("purge", "deletes").is_err());
+    /// # let _ = policy;
+    /// # Ok::<(), String>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An effect other than read, mutating (or write), destructive, admin.
+    pub fn tool_effect(mut self, tool: impl Into<String>, effect: &str) -> Result<Self, String> {
+        let effect = known_effect(effect).ok_or_else(|| {
+            format!("effect must be read, mutating, destructive or admin, not `{effect}`")
+        })?;
+        self.tools.insert(tool.into(), effect);
+        Ok(self)
+    }
+
+    /// What happens to tools the `[tools]` table does not list (default
+    /// [`Unlisted::Allow`]).
+    #[must_use]
+    pub fn unlisted_tools(mut self, unlisted: Unlisted) -> Self {
+        self.unlisted_tools = unlisted;
+        self
+    }
+
     /// Whether `tool` is on the deny list.
     pub fn denies(&self, tool: &str) -> bool {
         self.deny_list.contains(tool)
@@ -381,6 +469,14 @@ mod tests {
         assert!(Policy::from_toml("session_mode = \"chaos\"")
             .unwrap_err()
             .contains("session_mode"));
+        let err = Policy::from_toml("[tools]\npurge = \"deletes\"").unwrap_err();
+        assert!(
+            err.contains("tools.purge") && err.contains("`deletes`"),
+            "{err}"
+        );
+        assert!(Policy::from_toml("unlisted_tools = \"maybe\"")
+            .unwrap_err()
+            .contains("unlisted_tools"));
     }
 }
 
@@ -395,5 +491,6 @@ mod readme {
         let policy = super::Policy::from_toml(&readme[start..end]).expect("README policy parses");
         assert!(policy.denies("rm_rf"));
         assert_eq!(policy.server_sessions["files"].mode, "restricted");
+        assert_eq!(policy.tools["files.delete_file"], "destructive");
     }
 }
