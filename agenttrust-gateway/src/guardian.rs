@@ -115,9 +115,14 @@ pub(crate) fn decide_with(
         return verdict(Outcome::Deny(reason), "");
     }
     open_session(policy, data, check);
-    let outcome = match scripted {
-        None => evaluate(policy, data, check, effect, now),
-        Some(scripted) => follow(policy, data, check, effect, now, scripted),
+    // A delegated session acts only while its delegation chain is live and
+    // only within its scope, whatever the policy or a test rule says.
+    let outcome = match delegated_refusal(policy, data, check, now) {
+        Some(reason) => Outcome::Deny(reason),
+        None => match scripted {
+            None => evaluate(policy, data, check, effect, now),
+            Some(scripted) => follow(policy, data, check, effect, now, scripted),
+        },
     };
     if let Some(session) = check.session_id.and_then(|id| data.sessions.get_mut(id)) {
         session.total_calls += 1;
@@ -176,6 +181,39 @@ fn foreign_session(data: &Data, check: &Check<'_>) -> Option<String> {
     })
 }
 
+/// Why a check in a delegated session is refused, if it is: the chain is
+/// no longer live, or the tool (or the capability the policy maps it to)
+/// is outside the delegated scope.
+fn delegated_refusal(
+    policy: &Policy,
+    data: &Data,
+    check: &Check<'_>,
+    now: SystemTime,
+) -> Option<String> {
+    let session = data.sessions.get(check.session_id?)?;
+    let delegation_id = session.delegation_id.as_deref()?;
+    if let Some(why) = data.delegation_refusal(delegation_id, now) {
+        return Some(why);
+    }
+    let tool = check.action_name;
+    let capability = policy.capabilities.get(tool);
+    let within = session
+        .scope_ceiling
+        .iter()
+        .any(|s| s == tool || Some(s) == capability);
+    (!within).then(|| format!("`{tool}` is outside the scope delegated by `{delegation_id}`"))
+}
+
+/// The scope a delegated session carries, when the check runs in one: it
+/// stands in for the agent's own capabilities.
+fn delegated_scope<'a>(data: &'a Data, check: &Check<'_>) -> &'a [String] {
+    check
+        .session_id
+        .and_then(|id| data.sessions.get(id))
+        .filter(|s| s.delegation_id.is_some())
+        .map_or(&[], |s| s.scope_ceiling.as_slice())
+}
+
 /// Creates the check's session when it names one the gateway has not seen
 /// (the guards' random session ids), for active agents only: a check from
 /// an unknown or revoked agent creates nothing.
@@ -214,7 +252,9 @@ fn evaluate(
     }
     let capability = policy.capabilities.get(tool);
     if let Some(capability) = capability {
-        if !agent.capabilities.contains(capability) {
+        if !agent.capabilities.contains(capability)
+            && !delegated_scope(data, check).contains(capability)
+        {
             return Outcome::Deny(format!(
                 "agent lacks the capability `{capability}` that `{tool}` requires"
             ));

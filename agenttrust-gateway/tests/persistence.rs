@@ -94,12 +94,56 @@ async fn a_restart_finds_everything_and_a_pending_approval_can_still_be_waited_o
     )
     .await;
     assert_eq!(status, 200);
+    let (_, worker) = send(
+        &url,
+        "POST",
+        "/api/v1/agents",
+        Some(json!({"name": "worker"})),
+    )
+    .await;
+    let worker = worker["id"].as_str().unwrap().to_owned();
+    let (status, delegation) = send(
+        &url,
+        "POST",
+        "/api/v1/delegations",
+        Some(json!({"from_agent_id": agent, "to_agent_id": worker, "scope": ["files:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{delegation}");
+    let delegation = delegation["delegation"]["id"].as_str().unwrap().to_owned();
+    let (_, delegated) = send(
+        &url,
+        "POST",
+        &format!("/api/v1/delegations/{delegation}/session"),
+        None,
+    )
+    .await;
+    let delegated = delegated["session_id"].as_str().unwrap().to_owned();
     let before = stored(&gateway);
     gateway.shutdown().await.unwrap();
 
     let gateway = open(&path).await.unwrap();
     assert_eq!(stored(&gateway), before, "everything is back");
     assert_eq!(gateway.events().len(), 1);
+    // The delegated session still acts within its scope, and only there.
+    let in_delegation = |tool: &str| json!({"agent_id": worker, "action_name": tool, "action_effect": "read", "session_id": delegated});
+    let url = gateway.url().to_owned();
+    let (_, inside) = send(
+        &url,
+        "POST",
+        "/api/v1/agenttrust/check",
+        Some(in_delegation("files:read")),
+    )
+    .await;
+    assert_eq!(inside["allowed"], true, "{inside}");
+    let (_, outside) = send(
+        &url,
+        "POST",
+        "/api/v1/agenttrust/check",
+        Some(in_delegation("search")),
+    )
+    .await;
+    assert_eq!(outside["allowed"], false, "{outside}");
     // The approval created before the restart: a waiting agent gets it approved.
     let client = agenttrust_runtime::AgentTrustClient::builder()
         .base_url(gateway.url())
@@ -161,6 +205,32 @@ async fn an_unusable_file_stops_the_gateway_at_start() {
         err.to_string().contains("schema version 99, newer"),
         "{err}"
     );
+
+    // A schema-1 file (before delegations) is migrated, its records kept.
+    let old = db_path("schema1");
+    {
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE agenttrust_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO agenttrust_meta (key, value) VALUES ('application', 'agenttrust-gateway');
+             CREATE TABLE agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+             CREATE TABLE tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+             CREATE TABLE sessions (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+             CREATE TABLE approvals (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+             CREATE TABLE events (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);
+             INSERT INTO agents (id, record) VALUES ('ag_old', '{\"id\":\"ag_old\",\"name\":\"old\",\"org_id\":\"org_local\",\"framework\":\"custom\",\"status\":\"active\",\"capabilities\":[],\"metadata\":{},\"created_at\":\"2026-01-01T00:00:00.000Z\"}');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let migrated = open(&old).await.unwrap();
+    assert_eq!(stored(&migrated)["agents"]["ag_old"]["name"], "old");
+    migrated.shutdown().await.unwrap();
+    let version: i64 = rusqlite::Connection::open(&old)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
 
     // Another program's database.
     let foreign = db_path("foreign");

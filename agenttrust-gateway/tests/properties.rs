@@ -34,6 +34,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/mcp/approvals/{id}/approve"),
     ("POST", "/mcp/approvals/{id}/deny"),
     ("DELETE", "/api/v1/agents/{id}"),
+    ("POST", "/api/v1/delegations"),
+    ("GET", "/api/v1/delegations"),
+    ("GET", "/api/v1/delegations/{id}"),
+    ("DELETE", "/api/v1/delegations/{id}"),
+    ("POST", "/api/v1/delegations/{id}/session"),
     ("POST", "/nowhere/{id}"),
 ];
 
@@ -81,6 +86,11 @@ fn near_valid_body(ids: Vec<String>) -> impl Strategy<Value = Value> {
         Just("tool_name"),
         Just("success"),
         Just("duration_ms"),
+        Just("from_agent_id"),
+        Just("to_agent_id"),
+        Just("ttl_seconds"),
+        Just("restrictions"),
+        Just("parent_delegation_id"),
     ];
     let value = prop_oneof![
         3 => any_json(),
@@ -171,6 +181,14 @@ async fn seeded() -> (Fixture, Vec<String>) {
     let token = token["token"].as_str().unwrap().to_owned();
     let verdict = f.check(&b, "delete_file", Some("destructive")).await;
     let approval = verdict["approval_id"].as_str().unwrap().to_owned();
+    let (_, delegation) = f
+        .send(
+            "POST",
+            "/api/v1/delegations",
+            Some(json!({"from_agent_id": a, "to_agent_id": b, "scope": ["files:read"]})),
+        )
+        .await;
+    let delegation = delegation["delegation"]["id"].as_str().unwrap().to_owned();
     (
         f,
         vec![
@@ -179,6 +197,8 @@ async fn seeded() -> (Fixture, Vec<String>) {
             session,
             token,
             approval,
+            delegation,
+            "files:read".into(),
             "read_file".into(),
             "files".into(),
         ],

@@ -4,6 +4,7 @@
 mod agents;
 mod approvals;
 mod checks;
+mod delegations;
 mod sessions;
 mod telemetry;
 mod tokens;
@@ -78,6 +79,18 @@ pub(crate) fn router(
             post(approvals::approve),
         )
         .route("/mcp/approvals/{approval_id}/deny", post(approvals::deny))
+        .route(
+            "/api/v1/delegations",
+            post(delegations::create).get(delegations::list),
+        )
+        .route(
+            "/api/v1/delegations/{delegation_id}",
+            get(delegations::get).delete(delegations::revoke),
+        )
+        .route(
+            "/api/v1/delegations/{delegation_id}/session",
+            post(delegations::init_session),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

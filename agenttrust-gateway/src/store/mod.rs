@@ -70,6 +70,33 @@ pub(crate) struct Session {
     pub(crate) denied_calls: u64,
     pub(crate) created_at: String,
     pub(crate) last_activity_at: String,
+    /// The delegation this session acts under (`POST /api/v1/delegations/{id}/session`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegation_id: Option<String>,
+}
+
+/// A grant of part of one agent's capabilities to another, possibly
+/// re-delegated from a parent delegation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Delegation {
+    pub(crate) id: String,
+    pub(crate) from_agent_id: String,
+    pub(crate) to_agent_id: String,
+    pub(crate) org_id: String,
+    pub(crate) scope: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) restrictions: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) parent_delegation_id: Option<String>,
+    /// The ancestors' ids, the root first.
+    pub(crate) delegation_chain: Vec<String>,
+    pub(crate) expires_at: String,
+    pub(crate) created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) revoked_at: Option<String>,
+    /// `expires_at` as a time (stored through `expires_at`).
+    #[serde(skip, default = "SystemTime::now")]
+    pub(crate) expires: SystemTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +207,7 @@ pub(crate) struct Data {
     pub(crate) tokens: HashMap<String, Token>,
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) approvals: HashMap<String, Approval>,
+    pub(crate) delegations: HashMap<String, Delegation>,
     pub(crate) events: Vec<EventRecord>,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
@@ -191,6 +219,45 @@ impl Data {
         self.sessions
             .get(id)
             .is_some_and(|s| s.agent_id != agent_id)
+    }
+
+    /// Why delegation `id` cannot be acted under now, if it cannot: it or
+    /// an ancestor is unknown, revoked or expired, or an agent along the
+    /// chain is no longer active. Checked at every use, so revocation and
+    /// expiry take effect at once.
+    pub(crate) fn delegation_refusal(&self, id: &str, now: SystemTime) -> Option<String> {
+        let Some(delegation) = self.delegations.get(id) else {
+            return Some(format!("delegation `{id}` does not exist"));
+        };
+        let chain = delegation
+            .delegation_chain
+            .iter()
+            .map(String::as_str)
+            .chain([id]);
+        for link in chain {
+            let Some(d) = self.delegations.get(link) else {
+                return Some(format!("delegation `{link}` does not exist"));
+            };
+            if d.revoked_at.is_some() {
+                return Some(format!("delegation `{link}` is revoked"));
+            }
+            if now >= d.expires {
+                return Some(format!("delegation `{link}` expired at {}", d.expires_at));
+            }
+            for agent_id in [&d.from_agent_id, &d.to_agent_id] {
+                match self.agents.get(agent_id.as_str()) {
+                    Some(agent) if agent.is_active() => {}
+                    Some(agent) => {
+                        return Some(format!(
+                            "agent `{agent_id}` of delegation `{link}` is {}",
+                            agent.status
+                        ))
+                    }
+                    None => return Some(format!("agent `{agent_id}` does not exist")),
+                }
+            }
+        }
+        None
     }
 
     /// Logs a check, forgetting the oldest beyond [`CHECK_LOG`].
@@ -246,6 +313,7 @@ impl Data {
             }))).collect()),
             "sessions": by_key(self.sessions.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "approvals": by_key(self.approvals.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "delegations": by_key(self.delegations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })
@@ -289,6 +357,7 @@ pub(crate) fn new_session(
         denied_calls: 0,
         created_at: now.clone(),
         last_activity_at: now,
+        delegation_id: None,
     }
 }
 

@@ -18,13 +18,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Approval, Data};
+use super::{Approval, Data, Delegation};
 
 /// The schema this gateway writes; a file with a newer one is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// What each schema version adds, in order (index 0 makes version 1).
-const MIGRATIONS: [&str; 1] = ["
+const MIGRATIONS: [&str; 2] = [
+    "
     CREATE TABLE agenttrust_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO agenttrust_meta (key, value) VALUES ('application', 'agenttrust-gateway');
     CREATE TABLE agents (id TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -32,9 +33,13 @@ const MIGRATIONS: [&str; 1] = ["
     CREATE TABLE sessions (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE approvals (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE events (seq INTEGER PRIMARY KEY, record TEXT NOT NULL);
-"];
+",
+    "
+    CREATE TABLE delegations (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+",
+];
 
-const TABLES: [&str; 4] = ["agents", "tokens", "sessions", "approvals"];
+const TABLES: [&str; 5] = ["agents", "tokens", "sessions", "approvals", "delegations"];
 
 /// A database that cannot be used; the gateway does not start.
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +184,15 @@ impl Db {
         })
     }
 
+    /// A stored `expires_at` as a time.
+    fn time(&self, table: &'static str, rfc3339: &str) -> Result<SystemTime, DbError> {
+        time_of(rfc3339).ok_or_else(|| DbError::Record {
+            path: self.path.clone(),
+            table,
+            message: format!("bad expires_at `{rfc3339}`"),
+        })
+    }
+
     /// Everything stored, as the gateway's records.
     pub(crate) fn load(&mut self) -> Result<Data, DbError> {
         let mut data = Data::default();
@@ -194,14 +208,14 @@ impl Db {
                     "sessions" => {
                         data.sessions.insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "delegations" => {
+                        let mut delegation: Delegation = self.decode(table, &json)?;
+                        delegation.expires = self.time(table, &delegation.expires_at)?;
+                        data.delegations.insert(id.clone(), delegation);
+                    }
                     _ => {
                         let mut approval: Approval = self.decode(table, &json)?;
-                        approval.expires =
-                            time_of(&approval.expires_at).ok_or_else(|| DbError::Record {
-                                path: self.path.clone(),
-                                table,
-                                message: format!("bad expires_at `{}`", approval.expires_at),
-                            })?;
+                        approval.expires = self.time(table, &approval.expires_at)?;
                         approval.decided = approval.decided_at.as_deref().and_then(time_of);
                         data.approvals.insert(id.clone(), approval);
                     }
@@ -236,6 +250,9 @@ impl Db {
         }
         for (id, r) in &data.approvals {
             collect("approvals", id, r);
+        }
+        for (id, r) in &data.delegations {
+            collect("delegations", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {
