@@ -11,6 +11,7 @@ use std::future::Future;
 use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
 use crate::api::agents::{Agent, CreateAgentRequest};
 use crate::api::approvals::Approval;
+use crate::api::delegations::{CreateDelegationRequest, Delegation};
 use crate::api::health::Health;
 use crate::api::sessions::Session;
 use crate::api::telemetry::{TelemetryEvent, TelemetryReportResult};
@@ -94,6 +95,13 @@ impl BlockingClient {
     /// Approvals of elevation requests.
     pub fn approvals(&self) -> BlockingApprovals<'_> {
         BlockingApprovals {
+            client: &self.client,
+        }
+    }
+
+    /// Delegations between agents, and delegated sessions.
+    pub fn delegations(&self) -> BlockingDelegations<'_> {
+        BlockingDelegations {
             client: &self.client,
         }
     }
@@ -215,5 +223,34 @@ impl BlockingApprovals<'_> {
     /// `POST /mcp/approvals/{approval_id}/deny`.
     pub fn deny(&self, approval_id: &str, decided_by: &str) -> Result<()> {
         run(self.client.approvals().deny(approval_id, decided_by))
+    }
+}
+
+/// Blocking delegations API; see [`Delegations`](crate::api::delegations::Delegations).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingDelegations<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingDelegations<'_> {
+    /// `POST /api/v1/delegations`.
+    pub fn create(&self, request: &CreateDelegationRequest) -> Result<Delegation> {
+        run(self.client.delegations().create(request))
+    }
+    /// `GET /api/v1/delegations/{delegation_id}`.
+    pub fn get(&self, delegation_id: &str) -> Result<Delegation> {
+        run(self.client.delegations().get(delegation_id))
+    }
+    /// `GET /api/v1/delegations`.
+    pub fn list(&self) -> Result<Vec<Delegation>> {
+        run(self.client.delegations().list())
+    }
+    /// `DELETE /api/v1/delegations/{delegation_id}`.
+    pub fn revoke(&self, delegation_id: &str) -> Result<()> {
+        run(self.client.delegations().revoke(delegation_id))
+    }
+    /// `POST /api/v1/delegations/{delegation_id}/session`.
+    pub fn init_session(&self, delegation_id: &str) -> Result<Session> {
+        run(self.client.delegations().init_session(delegation_id))
     }
 }

@@ -144,6 +144,38 @@ impl Runtime {
         }
     }
 
+    /// A builder for a runtime acting under delegation `delegation_id`:
+    /// opens the delegated session (`POST /api/v1/delegations/{id}/session`)
+    /// and checks every guarded call as the receiving agent in that session,
+    /// so the gateway allows only what was delegated, while the delegation
+    /// (and every one it was re-delegated from) is live.
+    ///
+    /// ```no_run
+    /// # async fn run(client: agenttrust_runtime::AgentTrustClient) -> agenttrust_runtime::Result<()> {
+    /// use agenttrust_runtime::Runtime;
+    /// let runtime = Runtime::from_delegation(client, "del_123").await?.build();
+    /// runtime.scope(async { /* guarded calls run as the delegate */ }).await;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The session request's error: the delegation unknown (`NOT_FOUND`),
+    /// revoked or expired (`AUTH_DENIED`), or the gateway unreachable.
+    pub async fn from_delegation(
+        client: AgentTrustClient,
+        delegation_id: &str,
+    ) -> Result<RuntimeBuilder> {
+        let session = client.delegations().init_session(delegation_id).await?;
+        if session.agent_id.is_empty() || session.session_id.is_empty() {
+            return Err(crate::AgentTrustError::Protocol {
+                message: format!(
+                    "the delegated session of `{delegation_id}` came back without its agent or session id"
+                ),
+            });
+        }
+        Ok(Self::builder(client, session.agent_id).session_id(session.session_id))
+    }
+
     /// A runtime from the environment: `AGENTTRUST_URL` (or
     /// `AGENTTRUST_BASE_URL`), `AGENTTRUST_API_KEY`, `AGENTTRUST_AGENT_ID`
     /// (required), `AGENTTRUST_SESSION_ID`, `AGENTTRUST_FAIL_OPEN`

@@ -459,3 +459,118 @@ async fn default_headers_are_sent_and_key_is_redacted_in_debug() {
     client.health().await.unwrap();
     assert!(!format!("{client:?}").contains("supersecret"));
 }
+
+#[tokio::test]
+async fn delegations_create_get_list_revoke_and_session() {
+    use agenttrust_runtime::api::delegations::CreateDelegationRequest;
+    let server = common::server().await;
+    let record = json!({"id":"del_2","from_agent_id":"ag_a","to_agent_id":"ag_b","scope":["files:read"],
+        "delegation_chain":["del_1"],"parent_delegation_id":"del_1","expires_at":"2026-01-01T01:00:00Z"});
+    mount(
+        &server,
+        "POST",
+        "/api/v1/delegations",
+        Some(
+            json!({"from_agent_id":"ag_a","to_agent_id":"ag_b","scope":["files:read"],
+            "ttl_seconds":600,"restrictions":{"paths":["/srv"]},"parent_delegation_id":"del_1"}),
+        ),
+        ResponseTemplate::new(201).set_body_json(json!({ "delegation": record })),
+    )
+    .await;
+    // The minimal request omits every optional field.
+    mount(
+        &server,
+        "POST",
+        "/api/v1/delegations",
+        Some(json!({"from_agent_id":"ag_a","to_agent_id":"ag_c","scope":["x"]})),
+        ResponseTemplate::new(201).set_body_json(
+            json!({"id":"del_3","from_agent_id":"ag_a","to_agent_id":"ag_c","scope":["x"]}),
+        ),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/delegations/del%2F2",
+        None,
+        ok(record.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/delegations",
+        None,
+        ok(json!({"delegations":[record]})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/api/v1/delegations/del_2",
+        None,
+        ResponseTemplate::new(204),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/delegations/del_2/session",
+        None,
+        ok(
+            json!({"session_id":"sess_d","agent_id":"ag_b","org_id":"org_1","source":"a2a",
+            "delegation_id":"del_2","mode":"restricted","scope_ceiling":["files:read"]}),
+        ),
+    )
+    .await;
+    let client = client_for(&server);
+    let request = CreateDelegationRequest::new("ag_a", "ag_b", ["files:read"])
+        .ttl_seconds(600)
+        .restrictions(json!({"paths":["/srv"]}))
+        .parent("del_1");
+    let created = client.delegations().create(&request).await.unwrap();
+    assert_eq!(created.delegation_chain, ["del_1"]);
+    assert_eq!(created.parent_delegation_id.as_deref(), Some("del_1"));
+    let minimal = CreateDelegationRequest::new("ag_a", "ag_c", ["x"]);
+    assert_eq!(
+        client.delegations().create(&minimal).await.unwrap().id,
+        "del_3"
+    );
+    assert_eq!(client.delegations().get("del/2").await.unwrap().id, "del_2");
+    assert_eq!(client.delegations().list().await.unwrap().len(), 1);
+    client.delegations().revoke("del_2").await.unwrap();
+    let session = client.delegations().init_session("del_2").await.unwrap();
+    assert_eq!(
+        (session.agent_id.as_str(), session.delegation_id.as_deref()),
+        ("ag_b", Some("del_2"))
+    );
+    // The bodiless requests send no body.
+    for request in server.received_requests().await.unwrap() {
+        if request.method.as_str() == "DELETE" || request.url.path().ends_with("/session") {
+            assert!(request.body.is_empty(), "{} sent a body", request.url);
+        }
+    }
+}
+
+#[tokio::test]
+async fn delegation_lists_decode_bare_arrays_and_null_fields() {
+    let server = common::server().await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/delegations",
+        None,
+        ok(
+            json!([{"id":"del_1","from_agent_id":"a","to_agent_id":"b","scope":null,
+            "delegation_chain":null,"restrictions":null,"revoked_at":""}]),
+        ),
+    )
+    .await;
+    let list = client_for(&server).delegations().list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].scope.is_empty() && list[0].delegation_chain.is_empty());
+    assert_eq!(
+        (list[0].restrictions.as_ref(), list[0].revoked_at.as_ref()),
+        (None, None)
+    );
+}

@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod agents;
 pub mod approvals;
+pub mod delegations;
 pub mod health;
 pub mod sessions;
 pub mod telemetry;

@@ -21,6 +21,7 @@ pub use stats::{CheckStats, LatencySummary, Stats};
 use crate::api::actions::Actions;
 use crate::api::agents::Agents;
 use crate::api::approvals::Approvals;
+use crate::api::delegations::Delegations;
 use crate::api::sessions::Sessions;
 use crate::api::telemetry::Telemetry;
 use crate::api::tokens::Tokens;
@@ -144,6 +145,11 @@ impl AgentTrustClient {
     /// Approvals of elevation requests.
     pub fn approvals(&self) -> Approvals<'_> {
         Approvals { client: self }
+    }
+
+    /// Delegations between agents, and delegated sessions.
+    pub fn delegations(&self) -> Delegations<'_> {
+        Delegations { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads
