@@ -154,7 +154,8 @@ impl GatewayBuilder {
             None => store::Store::default(),
         };
         let rules = rules::Rules::new(self.rules, self.default_rule);
-        let (router, state) = api::router(store, self.policy, rules, api_key.clone());
+        let url = format!("http://{addr}");
+        let (router, state) = api::router(store, self.policy, rules, api_key.clone(), url.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -166,7 +167,7 @@ impl GatewayBuilder {
         tracing::info!(%addr, "agenttrust gateway listening");
         Ok(GatewayHandle {
             addr,
-            url: format!("http://{addr}"),
+            url,
             api_key,
             stop: Some(stop),
             task: Some(task),

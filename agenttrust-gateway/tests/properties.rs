@@ -39,6 +39,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/delegations/{id}"),
     ("DELETE", "/api/v1/delegations/{id}"),
     ("POST", "/api/v1/delegations/{id}/session"),
+    ("POST", "/api/v1/agents/{id}/card"),
+    ("GET", "/api/v1/agents/{id}/card"),
+    ("PUT", "/api/v1/agents/{id}/card/publish"),
+    ("GET", "/a2a/agents/{id}/agent.json"),
     ("POST", "/nowhere/{id}"),
 ];
 

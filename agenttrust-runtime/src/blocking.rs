@@ -9,6 +9,7 @@
 use std::future::Future;
 
 use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
+use crate::api::agent_cards::AgentCard;
 use crate::api::agents::{Agent, CreateAgentRequest};
 use crate::api::approvals::Approval;
 use crate::api::delegations::{CreateDelegationRequest, Delegation};
@@ -102,6 +103,13 @@ impl BlockingClient {
     /// Delegations between agents, and delegated sessions.
     pub fn delegations(&self) -> BlockingDelegations<'_> {
         BlockingDelegations {
+            client: &self.client,
+        }
+    }
+
+    /// Agent cards for A2A discovery.
+    pub fn agent_cards(&self) -> BlockingAgentCards<'_> {
+        BlockingAgentCards {
             client: &self.client,
         }
     }
@@ -252,5 +260,30 @@ impl BlockingDelegations<'_> {
     /// `POST /api/v1/delegations/{delegation_id}/session`.
     pub fn init_session(&self, delegation_id: &str) -> Result<Session> {
         run(self.client.delegations().init_session(delegation_id))
+    }
+}
+
+/// Blocking agent cards API; see [`AgentCards`](crate::api::agent_cards::AgentCards).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingAgentCards<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingAgentCards<'_> {
+    /// `POST /api/v1/agents/{agent_id}/card`.
+    pub fn generate(&self, agent_id: &str) -> Result<AgentCard> {
+        run(self.client.agent_cards().generate(agent_id))
+    }
+    /// `GET /api/v1/agents/{agent_id}/card`.
+    pub fn get(&self, agent_id: &str) -> Result<AgentCard> {
+        run(self.client.agent_cards().get(agent_id))
+    }
+    /// `PUT /api/v1/agents/{agent_id}/card/publish`.
+    pub fn publish(&self, agent_id: &str) -> Result<AgentCard> {
+        run(self.client.agent_cards().publish(agent_id))
+    }
+    /// `GET /a2a/agents/{agent_id}/agent.json`, without the API key.
+    pub fn get_public(&self, agent_id: &str) -> Result<AgentCard> {
+        run(self.client.agent_cards().get_public(agent_id))
     }
 }

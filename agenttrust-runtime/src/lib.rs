@@ -48,8 +48,8 @@ pub mod testing;
 pub mod __private;
 
 pub use blocking::{
-    BlockingActions, BlockingAgents, BlockingApprovals, BlockingClient, BlockingDelegations,
-    BlockingSessions, BlockingTelemetry, BlockingTokens,
+    BlockingActions, BlockingAgentCards, BlockingAgents, BlockingApprovals, BlockingClient,
+    BlockingDelegations, BlockingSessions, BlockingTelemetry, BlockingTokens,
 };
 pub use client::{
     AgentTrustClient, AgentTrustClientBuilder, CheckStats, LatencySummary, Stats, DEFAULT_BASE_URL,

@@ -574,3 +574,75 @@ async fn delegation_lists_decode_bare_arrays_and_null_fields() {
         (None, None)
     );
 }
+
+#[tokio::test]
+async fn agent_cards_generate_get_publish_and_the_public_card_without_the_key() {
+    let server = common::server().await;
+    let card = json!({"name":"planner","version":"1.0.0",
+        "supportedInterfaces":[{"url":"http://gw/a2a/agents/ag_1","protocolBinding":"JSONRPC","protocolVersion":"1.0"}],
+        "capabilities":{"streaming":false,"pushNotifications":false,"extensions":[
+            {"uri":"https://agenttrust.id/ext/trust/v1","params":{"ati_trust_score":0.75,"ati_guardian_tier":"fast"}}]},
+        "skills":[{"id":"files:read","name":"files:read","description":"","tags":["files"]}]});
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agents/ag%2F1/card",
+        None,
+        ok(card.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/agents/ag_1/card",
+        None,
+        ok(card.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "PUT",
+        "/api/v1/agents/ag_1/card/publish",
+        None,
+        ok(card.clone()),
+    )
+    .await;
+    // The public card, in the snake_case and legacy-url forms some gateways send.
+    Mock::given(method("GET"))
+        .and(path("/a2a/agents/ag_1/agent.json"))
+        .respond_with(ok(json!({"name":"planner","url":"http://legacy/a2a",
+            "default_input_modes":["text/plain"],"capabilities":{"push_notifications":true}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let cards = client.agent_cards();
+    let generated = cards.generate("ag/1").await.unwrap();
+    assert_eq!(generated.primary_url(), Some("http://gw/a2a/agents/ag_1"));
+    let trust = generated.trust().unwrap();
+    assert_eq!(
+        (trust.score, trust.guardian_tier.as_deref()),
+        (0.75, Some("fast"))
+    );
+    assert_eq!(cards.get("ag_1").await.unwrap(), generated);
+    assert_eq!(
+        cards.publish("ag_1").await.unwrap().skills[0].tags,
+        ["files"]
+    );
+    let public = cards.get_public("ag_1").await.unwrap();
+    assert_eq!(public.primary_url(), Some("http://legacy/a2a"));
+    assert_eq!(public.default_input_modes, ["text/plain"]);
+    assert!(public.capabilities.push_notifications && public.trust().is_none());
+    for request in server.received_requests().await.unwrap() {
+        let public = request.url.path().ends_with("agent.json");
+        assert_eq!(
+            request.headers.contains_key("x-api-key"),
+            !public,
+            "{}",
+            request.url
+        );
+        if request.method.as_str() != "GET" {
+            assert!(request.body.is_empty(), "{} sent a body", request.url);
+        }
+    }
+}

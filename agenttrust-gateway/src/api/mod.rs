@@ -3,6 +3,7 @@
 
 mod agents;
 mod approvals;
+mod cards;
 mod checks;
 mod delegations;
 mod sessions;
@@ -15,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) rules: Rules,
     pub(crate) notifier: Option<Notifier>,
     pub(crate) ui_sessions: crate::ui::UiSessions,
+    /// The gateway's own URL, for what it hands out (agent cards).
+    pub(crate) base_url: String,
     api_key: String,
 }
 
@@ -45,6 +48,7 @@ pub(crate) fn router(
     policy: Policy,
     rules: Rules,
     api_key: String,
+    base_url: String,
 ) -> (Router, AppState) {
     let notifier = policy.notify_url.clone().map(Notifier::start);
     let state: AppState = Arc::new(Shared {
@@ -53,6 +57,7 @@ pub(crate) fn router(
         rules,
         notifier,
         ui_sessions: crate::ui::UiSessions::default(),
+        base_url,
         api_key,
     });
     let protected = Router::new()
@@ -91,12 +96,21 @@ pub(crate) fn router(
             "/api/v1/delegations/{delegation_id}/session",
             post(delegations::init_session),
         )
+        .route(
+            "/api/v1/agents/{agent_id}/card",
+            post(cards::generate).get(cards::get),
+        )
+        .route(
+            "/api/v1/agents/{agent_id}/card/publish",
+            put(cards::publish),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
         ));
     let router = Router::new()
         .route("/health", get(health))
+        .route("/a2a/agents/{agent_id}/agent.json", get(cards::public))
         .merge(protected)
         .merge(crate::ui::routes())
         .fallback(not_found)

@@ -75,6 +75,14 @@ pub(crate) struct Session {
     pub(crate) delegation_id: Option<String>,
 }
 
+/// An agent's A2A card and whether it is public.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Card {
+    pub(crate) card: serde_json::Value,
+    pub(crate) published: bool,
+    pub(crate) generated_at: String,
+}
+
 /// A grant of part of one agent's capabilities to another, possibly
 /// re-delegated from a parent delegation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -208,6 +216,8 @@ pub(crate) struct Data {
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) approvals: HashMap<String, Approval>,
     pub(crate) delegations: HashMap<String, Delegation>,
+    /// Agent cards, by agent id.
+    pub(crate) cards: HashMap<String, Card>,
     pub(crate) events: Vec<EventRecord>,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
@@ -314,6 +324,7 @@ impl Data {
             "sessions": by_key(self.sessions.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "approvals": by_key(self.approvals.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "delegations": by_key(self.delegations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "cards": by_key(self.cards.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })

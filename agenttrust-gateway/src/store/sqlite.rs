@@ -39,7 +39,14 @@ const MIGRATIONS: [&str; 2] = [
 ",
 ];
 
-const TABLES: [&str; 5] = ["agents", "tokens", "sessions", "approvals", "delegations"];
+const TABLES: [&str; 6] = [
+    "agents",
+    "tokens",
+    "sessions",
+    "approvals",
+    "delegations",
+    "cards",
+];
 
 /// A database that cannot be used; the gateway does not start.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +215,9 @@ impl Db {
                     "sessions" => {
                         data.sessions.insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "cards" => {
+                        data.cards.insert(id.clone(), self.decode(table, &json)?);
+                    }
                     "delegations" => {
                         let mut delegation: Delegation = self.decode(table, &json)?;
                         delegation.expires = self.time(table, &delegation.expires_at)?;
@@ -253,6 +263,9 @@ impl Db {
         }
         for (id, r) in &data.delegations {
             collect("delegations", id, r);
+        }
+        for (id, r) in &data.cards {
+            collect("cards", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {

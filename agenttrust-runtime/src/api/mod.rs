@@ -3,6 +3,7 @@
 //! every variant the official SDKs disagree on.
 
 pub mod actions;
+pub mod agent_cards;
 pub mod agents;
 pub mod approvals;
 pub mod delegations;

@@ -19,6 +19,7 @@ pub(crate) use stats::CheckCounters;
 pub use stats::{CheckStats, LatencySummary, Stats};
 
 use crate::api::actions::Actions;
+use crate::api::agent_cards::AgentCards;
 use crate::api::agents::Agents;
 use crate::api::approvals::Approvals;
 use crate::api::delegations::Delegations;
@@ -150,6 +151,11 @@ impl AgentTrustClient {
     /// Delegations between agents, and delegated sessions.
     pub fn delegations(&self) -> Delegations<'_> {
         Delegations { client: self }
+    }
+
+    /// Agent cards for A2A discovery.
+    pub fn agent_cards(&self) -> AgentCards<'_> {
+        AgentCards { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads

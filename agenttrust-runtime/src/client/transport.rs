@@ -47,6 +47,8 @@ pub(crate) struct RequestOptions {
     pub(crate) timeout: Option<std::time::Duration>,
     /// The largest 2xx body read; a longer one is refused.
     pub(crate) max_body: usize,
+    /// Whether the request carries the API key (not to public routes).
+    pub(crate) with_key: bool,
 }
 
 /// The size limits and the check deadline of a client.
@@ -128,6 +130,7 @@ impl Transport {
         RequestOptions {
             timeout: None,
             max_body: self.limits.max_response_bytes,
+            with_key: true,
         }
     }
 
@@ -137,6 +140,7 @@ impl Transport {
         RequestOptions {
             timeout: Some(timeout.unwrap_or(self.limits.check_timeout)),
             max_body: super::MAX_CHECK_RESPONSE_BYTES,
+            with_key: true,
         }
     }
 
@@ -204,7 +208,7 @@ impl Transport {
         options: RequestOptions,
     ) -> Result<Answer> {
         let mut request = self.http()?.request(method, url);
-        if let Some(key) = &self.api_key_header {
+        if let Some(key) = self.api_key_header.as_ref().filter(|_| options.with_key) {
             request = request.header("X-API-Key", key.clone());
         }
         if let Some(timeout) = options.timeout {
@@ -248,6 +252,18 @@ impl Transport {
     ) -> Result<T> {
         let endpoint = url.path().to_owned();
         let answer = self.send(method, url, body, self.options()).await?;
+        decode(&endpoint, &answer.body)
+    }
+
+    /// A `GET` of a public route, without the API key (the key is not
+    /// needed there, so it is not handed out).
+    pub(crate) async fn public_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
+        let endpoint = url.path().to_owned();
+        let options = RequestOptions {
+            with_key: false,
+            ..self.options()
+        };
+        let answer = self.send(Method::GET, url, None::<&()>, options).await?;
         decode(&endpoint, &answer.body)
     }
 
