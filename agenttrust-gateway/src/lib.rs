@@ -155,7 +155,15 @@ impl GatewayBuilder {
         };
         let rules = rules::Rules::new(self.rules, self.default_rule);
         let url = format!("http://{addr}");
-        let (router, state) = api::router(store, self.policy, rules, api_key.clone(), url.clone());
+        let keys = api::wimse::TokenKeys::generate().map_err(std::io::Error::other)?;
+        let (router, state) = api::router(
+            store,
+            self.policy,
+            rules,
+            api_key.clone(),
+            url.clone(),
+            keys,
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)

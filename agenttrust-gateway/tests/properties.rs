@@ -43,6 +43,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/agents/{id}/card"),
     ("PUT", "/api/v1/agents/{id}/card/publish"),
     ("GET", "/a2a/agents/{id}/agent.json"),
+    ("POST", "/api/v1/agents/{id}/challenge"),
+    ("POST", "/api/v1/wimse/token"),
+    ("POST", "/api/v1/wimse/verify"),
     ("POST", "/nowhere/{id}"),
 ];
 
@@ -95,6 +98,9 @@ fn near_valid_body(ids: Vec<String>) -> impl Strategy<Value = Value> {
         Just("ttl_seconds"),
         Just("restrictions"),
         Just("parent_delegation_id"),
+        Just("proof"),
+        Just("audience"),
+        Just("trust_domain_filter"),
     ];
     let value = prop_oneof![
         3 => any_json(),

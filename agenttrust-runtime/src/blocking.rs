@@ -19,6 +19,7 @@ use crate::api::telemetry::{TelemetryEvent, TelemetryReportResult};
 use crate::api::tokens::{
     IntrospectTokenRequest, IssueTokenRequest, IssuedToken, TokenIntrospection,
 };
+use crate::api::wimse::{Challenge, WimseToken, WimseTokenRequest, WimseVerification};
 use crate::background;
 use crate::client::AgentTrustClient;
 use crate::error::Result;
@@ -110,6 +111,13 @@ impl BlockingClient {
     /// Agent cards for A2A discovery.
     pub fn agent_cards(&self) -> BlockingAgentCards<'_> {
         BlockingAgentCards {
+            client: &self.client,
+        }
+    }
+
+    /// WIMSE workload identity tokens.
+    pub fn wimse(&self) -> BlockingWimse<'_> {
+        BlockingWimse {
             client: &self.client,
         }
     }
@@ -285,5 +293,39 @@ impl BlockingAgentCards<'_> {
     /// `GET /a2a/agents/{agent_id}/agent.json`, without the API key.
     pub fn get_public(&self, agent_id: &str) -> Result<AgentCard> {
         run(self.client.agent_cards().get_public(agent_id))
+    }
+}
+
+/// Blocking WIMSE API; see [`Wimse`](crate::api::wimse::Wimse).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingWimse<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingWimse<'_> {
+    /// `POST /api/v1/agents/{agent_id}/challenge`.
+    pub fn challenge(&self, agent_id: &str) -> Result<Challenge> {
+        run(self.client.wimse().challenge(agent_id))
+    }
+    /// `POST /api/v1/wimse/token`.
+    pub fn issue_token(&self, request: &WimseTokenRequest) -> Result<WimseToken> {
+        run(self.client.wimse().issue_token(request))
+    }
+    /// `POST /api/v1/wimse/verify`.
+    pub fn verify(
+        &self,
+        token: &str,
+        trust_domain_filter: Option<&str>,
+    ) -> Result<WimseVerification> {
+        run(self.client.wimse().verify(token, trust_domain_filter))
+    }
+    /// A challenge, signed with `key`, and the token it earns (feature `wimse`).
+    #[cfg(feature = "wimse")]
+    pub fn issue_token_with_proof(
+        &self,
+        request: &WimseTokenRequest,
+        key: &crate::AgentKey,
+    ) -> Result<WimseToken> {
+        run(self.client.wimse().issue_token_with_proof(request, key))
     }
 }

@@ -28,6 +28,8 @@
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+#[cfg(feature = "wimse")]
+mod agent_key;
 pub mod api;
 mod background;
 mod blocking;
@@ -47,9 +49,11 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "wimse")]
+pub use agent_key::AgentKey;
 pub use blocking::{
     BlockingActions, BlockingAgentCards, BlockingAgents, BlockingApprovals, BlockingClient,
-    BlockingDelegations, BlockingSessions, BlockingTelemetry, BlockingTokens,
+    BlockingDelegations, BlockingSessions, BlockingTelemetry, BlockingTokens, BlockingWimse,
 };
 pub use client::{
     AgentTrustClient, AgentTrustClientBuilder, CheckStats, LatencySummary, Stats, DEFAULT_BASE_URL,

@@ -646,3 +646,84 @@ async fn agent_cards_generate_get_publish_and_the_public_card_without_the_key() 
         }
     }
 }
+
+#[tokio::test]
+async fn wimse_challenge_issue_and_verify() {
+    use agenttrust_runtime::api::wimse::WimseTokenRequest;
+    let server = common::server().await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/agents/ag%2F1/challenge",
+        None,
+        ok(json!({"nonce":"n1","expires_at":"2026-01-01T00:01:00Z"})),
+    )
+    .await;
+    // Canonical: unset optionals and an empty audience are omitted.
+    mount(
+        &server,
+        "POST",
+        "/api/v1/wimse/token",
+        Some(json!({"agent_id":"ag_1"})),
+        ok(json!({"token":"eyJ.a.b","workload_id":"spiffe://ati/ag_1","trust_domain":"ati","expires_at":"2026-01-01T01:00:00Z"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/wimse/token",
+        Some(
+            json!({"agent_id":"ag_2","service_name":"billing","environment":"prod","ttl_seconds":60,
+            "audience":["payments"],"proof":{"nonce":"n1","ts":1700000000,"signature":"c2ln"}}),
+        ),
+        ok(json!({"token":"eyJ.c.d","workload_id":"spiffe://ati/ag_2","trust_domain":"ati"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/wimse/verify",
+        Some(json!({"token":"eyJ.a.b","trust_domain_filter":"ati"})),
+        ok(json!({"valid":true,"agent_id":"ag_1","workload_id":"spiffe://ati/ag_1","trust_domain":"ati","capabilities":["files:read"]})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/wimse/verify",
+        Some(json!({"token":"bad"})),
+        ok(json!({"valid":false,"capabilities":null,"reason":"expired"})),
+    )
+    .await;
+    let client = client_for(&server);
+    let wimse = client.wimse();
+    assert_eq!(wimse.challenge("ag/1").await.unwrap().nonce, "n1");
+    let token = wimse
+        .issue_token(&WimseTokenRequest::new("ag_1").audience(Vec::<String>::new()))
+        .await
+        .unwrap();
+    assert_eq!(token.workload_id, "spiffe://ati/ag_1");
+    assert!(
+        !format!("{token:?}").contains("eyJ.a.b"),
+        "the token is redacted in Debug"
+    );
+    let request = WimseTokenRequest::new("ag_2")
+        .service_name("billing")
+        .environment("prod")
+        .ttl_seconds(60)
+        .audience(["payments"])
+        .proof(agenttrust_runtime::api::wimse::Proof {
+            nonce: "n1".into(),
+            ts: 1_700_000_000,
+            signature: "c2ln".into(),
+        });
+    assert_eq!(wimse.issue_token(&request).await.unwrap().token, "eyJ.c.d");
+    let verified = wimse.verify("eyJ.a.b", Some("ati")).await.unwrap();
+    assert!(verified.valid && verified.capabilities == ["files:read"]);
+    let refused = wimse.verify("bad", None).await.unwrap();
+    assert_eq!(
+        (refused.valid, refused.reason.as_deref()),
+        (false, Some("expired"))
+    );
+    assert!(refused.capabilities.is_empty());
+}

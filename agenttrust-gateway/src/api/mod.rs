@@ -9,6 +9,7 @@ mod delegations;
 mod sessions;
 mod telemetry;
 mod tokens;
+pub(crate) mod wimse;
 
 use std::sync::Arc;
 
@@ -37,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) ui_sessions: crate::ui::UiSessions,
     /// The gateway's own URL, for what it hands out (agent cards).
     pub(crate) base_url: String,
+    /// The key workload tokens are signed with.
+    pub(crate) token_keys: wimse::TokenKeys,
     api_key: String,
 }
 
@@ -49,6 +52,7 @@ pub(crate) fn router(
     rules: Rules,
     api_key: String,
     base_url: String,
+    token_keys: wimse::TokenKeys,
 ) -> (Router, AppState) {
     let notifier = policy.notify_url.clone().map(Notifier::start);
     let state: AppState = Arc::new(Shared {
@@ -58,6 +62,7 @@ pub(crate) fn router(
         notifier,
         ui_sessions: crate::ui::UiSessions::default(),
         base_url,
+        token_keys,
         api_key,
     });
     let protected = Router::new()
@@ -104,6 +109,12 @@ pub(crate) fn router(
             "/api/v1/agents/{agent_id}/card/publish",
             put(cards::publish),
         )
+        .route(
+            "/api/v1/agents/{agent_id}/challenge",
+            post(wimse::challenge),
+        )
+        .route("/api/v1/wimse/token", post(wimse::issue))
+        .route("/api/v1/wimse/verify", post(wimse::verify))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

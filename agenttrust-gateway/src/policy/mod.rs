@@ -40,6 +40,8 @@ pub struct Policy {
     /// The reviewed effect of each tool (`[tools]`).
     pub(crate) tools: BTreeMap<String, &'static str>,
     pub(crate) unlisted_tools: Unlisted,
+    /// WIMSE tokens only with a proof of possession.
+    pub(crate) wimse_proof_required: bool,
 }
 
 /// What the Guardian does with a tool the policy's `[tools]` table does
@@ -123,6 +125,7 @@ impl Default for Policy {
             notify_url: None,
             tools: BTreeMap::new(),
             unlisted_tools: Unlisted::Allow,
+            wimse_proof_required: false,
         }
     }
 }
@@ -176,6 +179,8 @@ struct PolicyFile {
     tools: BTreeMap<String, String>,
     #[serde(default)]
     unlisted_tools: Option<Unlisted>,
+    #[serde(default)]
+    wimse_require_proof: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -244,6 +249,9 @@ impl Policy {
         }
         if let Some(unlisted) = file.unlisted_tools {
             policy.unlisted_tools = unlisted;
+        }
+        if let Some(required) = file.wimse_require_proof {
+            policy.wimse_proof_required = required;
         }
         Ok(policy)
     }
@@ -400,6 +408,14 @@ impl Policy {
     #[must_use]
     pub fn unlisted_tools(mut self, unlisted: Unlisted) -> Self {
         self.unlisted_tools = unlisted;
+        self
+    }
+
+    /// Issues WIMSE workload tokens only with a proof of possession of the
+    /// agent's key (default: optional).
+    #[must_use]
+    pub fn require_wimse_proof(mut self, required: bool) -> Self {
+        self.wimse_proof_required = required;
         self
     }
 

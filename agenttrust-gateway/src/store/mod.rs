@@ -75,6 +75,15 @@ pub(crate) struct Session {
     pub(crate) delegation_id: Option<String>,
 }
 
+/// A WIMSE challenge nonce: usable once, by its agent, until it expires.
+/// Memory only: a restart voids outstanding challenges.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Challenge {
+    pub(crate) agent_id: String,
+    #[serde(skip)]
+    pub(crate) expires: SystemTime,
+}
+
 /// An agent's A2A card and whether it is public.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Card {
@@ -218,6 +227,8 @@ pub(crate) struct Data {
     pub(crate) delegations: HashMap<String, Delegation>,
     /// Agent cards, by agent id.
     pub(crate) cards: HashMap<String, Card>,
+    /// Outstanding WIMSE challenges, by nonce.
+    pub(crate) challenges: HashMap<String, Challenge>,
     pub(crate) events: Vec<EventRecord>,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
@@ -325,6 +336,7 @@ impl Data {
             "approvals": by_key(self.approvals.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "delegations": by_key(self.delegations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "cards": by_key(self.cards.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "challenges": by_key(self.challenges.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })

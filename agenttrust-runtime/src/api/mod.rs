@@ -11,6 +11,7 @@ pub mod health;
 pub mod sessions;
 pub mod telemetry;
 pub mod tokens;
+pub mod wimse;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};

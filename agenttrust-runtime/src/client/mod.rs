@@ -26,6 +26,7 @@ use crate::api::delegations::Delegations;
 use crate::api::sessions::Sessions;
 use crate::api::telemetry::Telemetry;
 use crate::api::tokens::Tokens;
+use crate::api::wimse::Wimse;
 use crate::blocking::BlockingClient;
 use crate::error::Result;
 use crate::pipeline::{FlushOutcome, Pipeline, QueuedEvent, TelemetryConfig, TelemetryStats};
@@ -156,6 +157,11 @@ impl AgentTrustClient {
     /// Agent cards for A2A discovery.
     pub fn agent_cards(&self) -> AgentCards<'_> {
         AgentCards { client: self }
+    }
+
+    /// WIMSE workload identity tokens.
+    pub fn wimse(&self) -> Wimse<'_> {
+        Wimse { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads
