@@ -6,7 +6,7 @@ use std::time::Duration;
 mod common;
 
 use agenttrust_gateway::Policy;
-use common::Fixture;
+use common::{Fixture, KEY};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -393,4 +393,106 @@ async fn the_binary_serves_with_a_policy_file() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("denny"));
+}
+
+/// A2A on the wire: the sender from `X-Agent-ID`, both `id` and `task_id`,
+/// and JSON-RPC errors with HTTP 200.
+#[tokio::test]
+async fn a2a_speaks_json_rpc_with_the_sender_from_x_agent_id() {
+    let fx = Fixture::new(Policy::default()).await;
+    let planner = fx.agent("planner", &["x:y"]).await;
+    let worker = fx.agent("worker", &[]).await;
+    let rpc = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+    let message = json!({"message": {"role": "user", "parts": [{"kind": "text", "text": "hi"}], "messageId": "m1"}});
+    let send_as = |sender: Option<&str>, body: Value| {
+        let mut request = fx
+            .http
+            .post(format!("{}/a2a/agents/{worker}", fx.gw.url()))
+            .header("X-API-Key", KEY)
+            .json(&body);
+        if let Some(sender) = sender {
+            request = request.header("X-Agent-ID", sender);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, refused) = send_as(Some(&planner), rpc("message/send", message.clone())).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (refused["id"].clone(), refused["error"]["code"].clone()),
+        (json!(7), json!(-32010))
+    );
+    let (_, delegation) = fx
+        .send(
+            "POST",
+            "/api/v1/delegations",
+            Some(json!({"from_agent_id": planner, "to_agent_id": worker, "scope": ["x:y"]})),
+        )
+        .await;
+    assert!(delegation["delegation"]["id"].is_string(), "{delegation}");
+    let (_, sent) = send_as(Some(&planner), rpc("message/send", message.clone())).await;
+    let task_id = sent["result"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sent["result"]["status"]["state"], "submitted");
+    // P's `task_id` spelling on the v0.3 route; `id` on the v1.0 route.
+    let (_, got) = fx
+        .send(
+            "POST",
+            "/a2a",
+            Some(rpc("tasks/get", json!({"task_id": task_id}))),
+        )
+        .await;
+    assert_eq!(got["result"]["source_agent_id"], json!(planner));
+    let (_, got) = send_as(Some(&planner), rpc("tasks/get", json!({"id": task_id}))).await;
+    assert_eq!(got["result"]["id"], json!(task_id));
+    // Another sender does not see it.
+    let (_, hidden) = send_as(Some(&worker), rpc("tasks/get", json!({"id": task_id}))).await;
+    assert_eq!(hidden["error"]["code"], -32001);
+    for (body, code) in [
+        (
+            json!({"jsonrpc": "1.0", "id": 1, "method": "tasks/get"}),
+            -32600,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 1, "method": "tasks/fly", "params": {}}),
+            -32601,
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": {"parts": []}}}),
+            -32602,
+        ),
+    ] {
+        let (status, answer) = send_as(None, body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].clone()),
+            (200, json!(code)),
+            "{answer}"
+        );
+    }
+    let raw = fx
+        .http
+        .post(format!("{}/a2a", fx.gw.url()))
+        .header("X-API-Key", KEY)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let parse: Value = raw.json().await.unwrap();
+    assert_eq!(
+        (parse["id"].clone(), parse["error"]["code"].clone()),
+        (Value::Null, json!(-32700))
+    );
+    // The key is still required.
+    let anonymous = fx
+        .http
+        .post(format!("{}/a2a", fx.gw.url()))
+        .json(&rpc("tasks/list", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
 }

@@ -46,6 +46,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/agents/{id}/challenge"),
     ("POST", "/api/v1/wimse/token"),
     ("POST", "/api/v1/wimse/verify"),
+    ("POST", "/a2a"),
+    ("POST", "/a2a/agents/{id}"),
     ("POST", "/nowhere/{id}"),
 ];
 
@@ -101,6 +103,11 @@ fn near_valid_body(ids: Vec<String>) -> impl Strategy<Value = Value> {
         Just("proof"),
         Just("audience"),
         Just("trust_domain_filter"),
+        Just("jsonrpc"),
+        Just("method"),
+        Just("params"),
+        Just("source_agent_id"),
+        Just("target_agent_id"),
     ];
     let value = prop_oneof![
         3 => any_json(),

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 
+use crate::api::a2a::{LegacyTask, Task};
 use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
 use crate::api::agent_cards::AgentCard;
 use crate::api::agents::{Agent, CreateAgentRequest};
@@ -118,6 +119,13 @@ impl BlockingClient {
     /// WIMSE workload identity tokens.
     pub fn wimse(&self) -> BlockingWimse<'_> {
         BlockingWimse {
+            client: &self.client,
+        }
+    }
+
+    /// Agent-to-agent tasks (A2A JSON-RPC).
+    pub fn a2a(&self) -> BlockingA2a<'_> {
+        BlockingA2a {
             client: &self.client,
         }
     }
@@ -327,5 +335,51 @@ impl BlockingWimse<'_> {
         key: &crate::AgentKey,
     ) -> Result<WimseToken> {
         run(self.client.wimse().issue_token_with_proof(request, key))
+    }
+}
+
+/// Blocking A2A API; see [`A2a`](crate::api::a2a::A2a).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingA2a<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingA2a<'_> {
+    /// `message/send` (A2A v1.0).
+    pub fn send_message(
+        &self,
+        agent_id: &str,
+        text: &str,
+        message_id: Option<&str>,
+        task_id: Option<&str>,
+    ) -> Result<Task> {
+        run(self
+            .client
+            .a2a()
+            .send_message(agent_id, text, message_id, task_id))
+    }
+    /// `tasks/send` (v0.3).
+    pub fn send_task(
+        &self,
+        source_agent_id: &str,
+        target_agent_id: &str,
+        message: serde_json::Value,
+    ) -> Result<LegacyTask> {
+        run(self
+            .client
+            .a2a()
+            .send_task(source_agent_id, target_agent_id, message))
+    }
+    /// `tasks/get`.
+    pub fn get_task(&self, task_id: &str) -> Result<LegacyTask> {
+        run(self.client.a2a().get_task(task_id))
+    }
+    /// `tasks/cancel`.
+    pub fn cancel_task(&self, task_id: &str) -> Result<LegacyTask> {
+        run(self.client.a2a().cancel_task(task_id))
+    }
+    /// `tasks/list`.
+    pub fn list_tasks(&self, limit: u32) -> Result<Vec<LegacyTask>> {
+        run(self.client.a2a().list_tasks(limit))
     }
 }

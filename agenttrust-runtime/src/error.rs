@@ -133,6 +133,21 @@ pub enum AgentTrustError {
         /// The limit that was passed.
         limit: usize,
     },
+    /// A JSON-RPC error answer (A2A, the MCP proxy): the call reached the
+    /// other side, which refused it. `code()` is `<prefix>_ERROR_<rpc code>`
+    /// (`A2A_ERROR_-32001`, as the official SDKs spell it).
+    #[error("JSON-RPC error {rpc_code}: {message}")]
+    Rpc {
+        /// The JSON-RPC error code (`-32601` method not found, ...).
+        rpc_code: i64,
+        /// The error's message.
+        message: String,
+        /// The error's `data`, if any (boxed: it is rare, and keeps the
+        /// error small).
+        data: Option<Box<serde_json::Value>>,
+        /// `A2A_ERROR_<rpc_code>` or `MCP_ERROR_<rpc_code>`.
+        code: String,
+    },
     /// A decodable answer that breaks the protocol, such as an elevation
     /// without an approval id. Never failed open.
     #[error("protocol error: {message}")]
@@ -168,7 +183,7 @@ impl AgentTrustError {
             Self::Validation { .. } => "VALIDATION_ERROR",
             Self::NotFound { .. } => "NOT_FOUND",
             Self::Network { .. } => "NETWORK_ERROR",
-            Self::Api { code, .. } => code,
+            Self::Api { code, .. } | Self::Rpc { code, .. } => code,
             Self::Json { .. } => "PARSE_ERROR",
             Self::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
             Self::Protocol { .. } => "PROTOCOL_ERROR",
@@ -340,6 +355,12 @@ mod tests {
                 endpoint: "/x".into(),
                 limit: 1,
             },
+            E::Rpc {
+                rpc_code: -32001,
+                message: "m".into(),
+                data: None,
+                code: "A2A_ERROR_-32001".into(),
+            },
             E::Protocol {
                 message: "m".into(),
             },
@@ -375,6 +396,7 @@ mod tests {
                 ("HTTP_409", false, false, Some(409)),
                 ("PARSE_ERROR", true, false, None),
                 ("RESPONSE_TOO_LARGE", true, false, None),
+                ("A2A_ERROR_-32001", false, false, None),
                 ("PROTOCOL_ERROR", false, false, None),
                 ("CONFIG_ERROR", false, false, None),
             ]
@@ -435,6 +457,7 @@ mod tests {
                 ConnectionRefused,
                 PermissionDenied,
                 PermissionDenied,
+                Other,
                 Other,
                 Other,
                 Other,

@@ -52,8 +52,9 @@ pub mod __private;
 #[cfg(feature = "wimse")]
 pub use agent_key::AgentKey;
 pub use blocking::{
-    BlockingActions, BlockingAgentCards, BlockingAgents, BlockingApprovals, BlockingClient,
-    BlockingDelegations, BlockingSessions, BlockingTelemetry, BlockingTokens, BlockingWimse,
+    BlockingA2a, BlockingActions, BlockingAgentCards, BlockingAgents, BlockingApprovals,
+    BlockingClient, BlockingDelegations, BlockingSessions, BlockingTelemetry, BlockingTokens,
+    BlockingWimse,
 };
 pub use client::{
     AgentTrustClient, AgentTrustClientBuilder, CheckStats, LatencySummary, Stats, DEFAULT_BASE_URL,

@@ -727,3 +727,118 @@ async fn wimse_challenge_issue_and_verify() {
     );
     assert!(refused.capabilities.is_empty());
 }
+
+/// A JSON-RPC request's method and params, whatever its id.
+fn rpc_matcher(method_name: &'static str, params: serde_json::Value) -> impl wiremock::Match {
+    move |request: &wiremock::Request| {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        body["jsonrpc"] == "2.0"
+            && body["id"].is_string()
+            && body["method"] == method_name
+            && body["params"] == params
+    }
+}
+
+#[tokio::test]
+async fn a2a_methods_send_canonical_envelopes_and_type_rpc_errors() {
+    let server = common::server().await;
+    let task = json!({"id":"t1","contextId":"c1","status":{"state":"submitted"},"history":[]});
+    Mock::given(method("POST"))
+        .and(path("/a2a/agents/ag%2F2"))
+        .and(header("x-api-key", KEY))
+        .and(rpc_matcher(
+            "message/send",
+            json!({"message":{"role":"user","parts":[{"kind":"text","text":"hi"}],"messageId":"m1","taskId":"t1"}}),
+        ))
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":"1","result":task})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let legacy = json!({"id":"t2","sourceAgentId":"ag_1","targetAgentId":"ag_2","status":"pending","message":{"q":1}});
+    for (name, params, result) in [
+        (
+            "tasks/send",
+            json!({"source_agent_id":"ag_1","target_agent_id":"ag_2","message":{"q":1}}),
+            legacy.clone(),
+        ),
+        ("tasks/get", json!({"id":"t2"}), legacy.clone()),
+        (
+            "tasks/list",
+            json!({"limit":5}),
+            json!({"tasks":[legacy.clone()]}),
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/a2a"))
+            .and(rpc_matcher(name, params))
+            .respond_with(ok(json!({"jsonrpc":"2.0","id":"x","result":result})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    // An error with HTTP 200, and an answer with neither result nor error.
+    Mock::given(method("POST"))
+        .and(path("/a2a"))
+        .and(rpc_matcher("tasks/cancel", json!({"id":"t9"})))
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":"x","error":{"code":-32001,"message":"task `t9` not found","data":{"id":"t9"}}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/a2a"))
+        .and(rpc_matcher("tasks/cancel", json!({"id":"t8"})))
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":"x"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let a2a = client.a2a();
+    let sent = a2a
+        .send_message("ag/2", "hi", Some("m1"), Some("t1"))
+        .await
+        .unwrap();
+    assert_eq!((sent.id.as_str(), sent.context_id.as_str()), ("t1", "c1"));
+    let created = a2a.send_task("ag_1", "ag_2", json!({"q":1})).await.unwrap();
+    assert_eq!(
+        created.source_agent_id.as_deref(),
+        Some("ag_1"),
+        "camelCase aliases decode"
+    );
+    assert_eq!(a2a.get_task("t2").await.unwrap().status, "pending");
+    assert_eq!(a2a.list_tasks(5).await.unwrap().len(), 1);
+    match a2a.cancel_task("t9").await.unwrap_err() {
+        AgentTrustError::Rpc {
+            rpc_code,
+            message,
+            data,
+            code,
+        } => {
+            assert_eq!((rpc_code, code.as_str()), (-32001, "A2A_ERROR_-32001"));
+            assert!(message.contains("not found"));
+            assert_eq!(data.as_deref(), Some(&json!({"id":"t9"})));
+        }
+        other => panic!("expected an RPC error, got {other:?}"),
+    }
+    assert_eq!(
+        a2a.cancel_task("t8").await.unwrap_err().code(),
+        "PROTOCOL_ERROR"
+    );
+    // A message id is made when none is given.
+    Mock::given(method("POST"))
+        .and(path("/a2a/agents/ag_3"))
+        .and(|r: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            body["params"]["message"]["messageId"]
+                .as_str()
+                .is_some_and(|id| id.len() == 36)
+                && body["params"]["message"].get("taskId").is_none()
+        })
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":"1","result":{"id":"t3"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        a2a.send_message("ag_3", "x", None, None).await.unwrap().id,
+        "t3"
+    );
+}

@@ -1,6 +1,7 @@
 //! The HTTP routes of PROTOCOL.md (plus the local telemetry read-back), the
 //! API-key check, and the shared state handlers work on.
 
+mod a2a;
 mod agents;
 mod approvals;
 mod cards;
@@ -109,6 +110,8 @@ pub(crate) fn router(
             "/api/v1/agents/{agent_id}/card/publish",
             put(cards::publish),
         )
+        .route("/a2a", post(a2a::rpc))
+        .route("/a2a/agents/{agent_id}", post(a2a::agent_rpc))
         .route(
             "/api/v1/agents/{agent_id}/challenge",
             post(wimse::challenge),

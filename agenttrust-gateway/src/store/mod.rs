@@ -84,6 +84,26 @@ pub(crate) struct Challenge {
     pub(crate) expires: SystemTime,
 }
 
+/// An A2A task: created by `message/send` or `tasks/send` for its target
+/// agent, followed through `tasks/get` and `tasks/cancel`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Task {
+    pub(crate) id: String,
+    pub(crate) context_id: String,
+    /// The sending agent, when the request named one.
+    pub(crate) source_agent_id: Option<String>,
+    pub(crate) target_agent_id: String,
+    /// `submitted`, `working`, `completed`, `failed` or `canceled` (A2A v1.0).
+    pub(crate) state: String,
+    /// The messages, oldest first (A2A v1.0 `history`).
+    pub(crate) history: Vec<serde_json::Value>,
+    /// The v0.3 `tasks/send` message, as sent.
+    pub(crate) message: Option<serde_json::Value>,
+    pub(crate) metadata: Option<serde_json::Value>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+}
+
 /// An agent's A2A card and whether it is public.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Card {
@@ -229,6 +249,8 @@ pub(crate) struct Data {
     pub(crate) cards: HashMap<String, Card>,
     /// Outstanding WIMSE challenges, by nonce.
     pub(crate) challenges: HashMap<String, Challenge>,
+    /// A2A tasks, by id.
+    pub(crate) tasks: HashMap<String, Task>,
     pub(crate) events: Vec<EventRecord>,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
@@ -337,6 +359,7 @@ impl Data {
             "delegations": by_key(self.delegations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "cards": by_key(self.cards.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "challenges": by_key(self.challenges.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "tasks": by_key(self.tasks.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })

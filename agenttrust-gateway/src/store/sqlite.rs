@@ -36,16 +36,19 @@ const MIGRATIONS: [&str; 2] = [
 ",
     "
     CREATE TABLE delegations (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE cards (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE tasks (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 ",
 ];
 
-const TABLES: [&str; 6] = [
+const TABLES: [&str; 7] = [
     "agents",
     "tokens",
     "sessions",
     "approvals",
     "delegations",
     "cards",
+    "tasks",
 ];
 
 /// A database that cannot be used; the gateway does not start.
@@ -218,6 +221,9 @@ impl Db {
                     "cards" => {
                         data.cards.insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "tasks" => {
+                        data.tasks.insert(id.clone(), self.decode(table, &json)?);
+                    }
                     "delegations" => {
                         let mut delegation: Delegation = self.decode(table, &json)?;
                         delegation.expires = self.time(table, &delegation.expires_at)?;
@@ -266,6 +272,9 @@ impl Db {
         }
         for (id, r) in &data.cards {
             collect("cards", id, r);
+        }
+        for (id, r) in &data.tasks {
+            collect("tasks", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {

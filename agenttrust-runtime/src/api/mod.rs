@@ -2,12 +2,14 @@
 //! models. Requests send the canonical form of PROTOCOL.md; responses accept
 //! every variant the official SDKs disagree on.
 
+pub mod a2a;
 pub mod actions;
 pub mod agent_cards;
 pub mod agents;
 pub mod approvals;
 pub mod delegations;
 pub mod health;
+pub(crate) mod jsonrpc;
 pub mod sessions;
 pub mod telemetry;
 pub mod tokens;

@@ -18,6 +18,7 @@ pub use builder::{
 pub(crate) use stats::CheckCounters;
 pub use stats::{CheckStats, LatencySummary, Stats};
 
+use crate::api::a2a::A2a;
 use crate::api::actions::Actions;
 use crate::api::agent_cards::AgentCards;
 use crate::api::agents::Agents;
@@ -162,6 +163,11 @@ impl AgentTrustClient {
     /// WIMSE workload identity tokens.
     pub fn wimse(&self) -> Wimse<'_> {
         Wimse { client: self }
+    }
+
+    /// Agent-to-agent tasks (A2A JSON-RPC).
+    pub fn a2a(&self) -> A2a<'_> {
+        A2a { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads
