@@ -32,6 +32,7 @@ mod guardian;
 mod notify;
 mod policy;
 mod rules;
+mod siem;
 mod store;
 mod ui;
 

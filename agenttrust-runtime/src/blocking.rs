@@ -16,6 +16,9 @@ use crate::api::approvals::Approval;
 use crate::api::delegations::{CreateDelegationRequest, Delegation};
 use crate::api::health::Health;
 use crate::api::sessions::Session;
+use crate::api::streaming::{
+    CreateDestinationRequest, DeliveryRecord, Destination, TestDelivery, UpdateDestinationRequest,
+};
 use crate::api::telemetry::{TelemetryEvent, TelemetryReportResult};
 use crate::api::tokens::{
     IntrospectTokenRequest, IssueTokenRequest, IssuedToken, TokenIntrospection,
@@ -126,6 +129,13 @@ impl BlockingClient {
     /// Agent-to-agent tasks (A2A JSON-RPC).
     pub fn a2a(&self) -> BlockingA2a<'_> {
         BlockingA2a {
+            client: &self.client,
+        }
+    }
+
+    /// SIEM streaming destinations.
+    pub fn streaming(&self) -> BlockingStreaming<'_> {
+        BlockingStreaming {
             client: &self.client,
         }
     }
@@ -381,5 +391,46 @@ impl BlockingA2a<'_> {
     /// `tasks/list`.
     pub fn list_tasks(&self, limit: u32) -> Result<Vec<LegacyTask>> {
         run(self.client.a2a().list_tasks(limit))
+    }
+}
+
+/// Blocking SIEM streaming API; see [`Streaming`](crate::api::streaming::Streaming).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingStreaming<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingStreaming<'_> {
+    /// `POST /api/v1/siem/destinations`.
+    pub fn create(&self, request: &CreateDestinationRequest) -> Result<Destination> {
+        run(self.client.streaming().create(request))
+    }
+    /// `GET /api/v1/siem/destinations`.
+    pub fn list(&self) -> Result<Vec<Destination>> {
+        run(self.client.streaming().list())
+    }
+    /// `GET /api/v1/siem/destinations/{id}`.
+    pub fn get(&self, destination_id: &str) -> Result<Destination> {
+        run(self.client.streaming().get(destination_id))
+    }
+    /// `PUT /api/v1/siem/destinations/{id}`.
+    pub fn update(
+        &self,
+        destination_id: &str,
+        request: &UpdateDestinationRequest,
+    ) -> Result<Destination> {
+        run(self.client.streaming().update(destination_id, request))
+    }
+    /// `DELETE /api/v1/siem/destinations/{id}`.
+    pub fn delete(&self, destination_id: &str) -> Result<()> {
+        run(self.client.streaming().delete(destination_id))
+    }
+    /// `GET /api/v1/siem/destinations/{id}/logs`.
+    pub fn delivery_log(&self, destination_id: &str) -> Result<Vec<DeliveryRecord>> {
+        run(self.client.streaming().delivery_log(destination_id))
+    }
+    /// `POST /api/v1/siem/destinations/{id}/test`.
+    pub fn test(&self, destination_id: &str) -> Result<TestDelivery> {
+        run(self.client.streaming().test(destination_id))
     }
 }

@@ -842,3 +842,94 @@ async fn a2a_methods_send_canonical_envelopes_and_type_rpc_errors() {
         "t3"
     );
 }
+
+#[tokio::test]
+async fn streaming_destinations_logs_and_test() {
+    use agenttrust_runtime::api::streaming::{CreateDestinationRequest, UpdateDestinationRequest};
+    let server = common::server().await;
+    let destination = json!({"id":"siem_1","org_id":"org_1","name":"soc","destination_type":"webhook",
+        "endpoint_url":"https://soc/hook","is_active":true,"batch_size":10,"filter_event_types":null});
+    mount(
+        &server,
+        "POST",
+        "/api/v1/siem/destinations",
+        Some(
+            json!({"name":"soc","destination_type":"webhook","endpoint_url":"https://soc/hook",
+            "auth_token":"t","batch_size":10,"filter_event_types":["action.check"]}),
+        ),
+        ResponseTemplate::new(201).set_body_json(destination.clone()),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/siem/destinations",
+        None,
+        ok(json!({"destinations":[destination.clone()],"total":1})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/siem/destinations/siem%2F1",
+        None,
+        ok(destination.clone()),
+    )
+    .await;
+    // Only what changes is sent.
+    mount(
+        &server,
+        "PUT",
+        "/api/v1/siem/destinations/siem_1",
+        Some(json!({"is_active":false})),
+        ok(json!({"id":"siem_1","is_active":false})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/api/v1/siem/destinations/siem_1",
+        None,
+        ResponseTemplate::new(204),
+    )
+    .await;
+    mount(&server, "GET", "/api/v1/siem/destinations/siem_1/logs", None,
+        ok(json!([{"id":"d1","destination_id":"siem_1","batch_size":3,"status":"failed","status_code":500,"error_message":"HTTP 500"}]))).await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/siem/destinations/siem_1/test",
+        None,
+        ok(json!({"success":true})),
+    )
+    .await;
+    let client = client_for(&server);
+    let streaming = client.streaming();
+    let request = CreateDestinationRequest::new("soc", "webhook", "https://soc/hook")
+        .auth_token("t")
+        .batch_size(10)
+        .filter_event_types(["action.check"]);
+    assert!(
+        !format!("{request:?}").contains("\"t\""),
+        "the token is redacted in Debug"
+    );
+    let created = streaming.create(&request).await.unwrap();
+    assert_eq!(
+        (created.id.as_str(), created.filter_event_types),
+        ("siem_1", None)
+    );
+    assert_eq!(streaming.list().await.unwrap().len(), 1);
+    assert_eq!(streaming.get("siem/1").await.unwrap().batch_size, Some(10));
+    let paused = UpdateDestinationRequest {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    assert!(!streaming.update("siem_1", &paused).await.unwrap().is_active);
+    streaming.delete("siem_1").await.unwrap();
+    let log = streaming.delivery_log("siem_1").await.unwrap();
+    assert_eq!(
+        (log[0].status.as_str(), log[0].status_code),
+        ("failed", Some(500))
+    );
+    assert!(streaming.test("siem_1").await.unwrap().success);
+}

@@ -203,11 +203,20 @@ pub(crate) async fn revoke(
         return Err(ApiError::not_found("delegation", &id));
     }
     let now = rfc3339(SystemTime::now());
+    let mut revoked = Vec::new();
     for delegation in data.delegations.values_mut() {
         let affected = delegation.id == id || delegation.delegation_chain.contains(&id);
         if affected && delegation.revoked_at.is_none() {
             delegation.revoked_at = Some(now.clone());
+            revoked.push(delegation.id.clone());
         }
+    }
+    if !revoked.is_empty() {
+        revoked.sort();
+        data.audit(
+            "delegation.revoked",
+            json!({"delegation_id": id, "revoked": revoked}),
+        );
     }
     Ok(StatusCode::NO_CONTENT)
 }

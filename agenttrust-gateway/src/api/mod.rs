@@ -8,6 +8,7 @@ mod cards;
 mod checks;
 mod delegations;
 mod sessions;
+mod siem;
 mod telemetry;
 mod tokens;
 pub(crate) mod wimse;
@@ -56,6 +57,8 @@ pub(crate) fn router(
     token_keys: wimse::TokenKeys,
 ) -> (Router, AppState) {
     let notifier = policy.notify_url.clone().map(Notifier::start);
+    let (audit, audit_events) = tokio::sync::mpsc::channel(crate::siem::QUEUE);
+    store.set_audit_sink(audit);
     let state: AppState = Arc::new(Shared {
         store,
         policy,
@@ -66,6 +69,7 @@ pub(crate) fn router(
         token_keys,
         api_key,
     });
+    tokio::spawn(crate::siem::run(audit_events, Arc::downgrade(&state)));
     let protected = Router::new()
         .route("/api/v1/agents", post(agents::create).get(agents::list))
         .route("/api/v1/agents/{agent_id}", get(agents::get))
@@ -109,6 +113,22 @@ pub(crate) fn router(
         .route(
             "/api/v1/agents/{agent_id}/card/publish",
             put(cards::publish),
+        )
+        .route(
+            "/api/v1/siem/destinations",
+            post(siem::create).get(siem::list),
+        )
+        .route(
+            "/api/v1/siem/destinations/{destination_id}",
+            get(siem::get).put(siem::update).delete(siem::delete),
+        )
+        .route(
+            "/api/v1/siem/destinations/{destination_id}/logs",
+            get(siem::logs),
+        )
+        .route(
+            "/api/v1/siem/destinations/{destination_id}/test",
+            post(siem::test),
         )
         .route("/a2a", post(a2a::rpc))
         .route("/a2a/agents/{agent_id}", post(a2a::agent_rpc))

@@ -157,5 +157,8 @@ pub(crate) async fn revoke(
         .get_mut(token)
         .ok_or_else(|| ApiError::not_found("token", "at_…"))?;
     record.revoked = true;
+    let agent_id = record.agent_id.clone();
+    // The token itself is a credential: the event names its agent only.
+    data.audit("token.revoked", json!({ "agent_id": agent_id }));
     Ok(Json(json!({"success": true})))
 }

@@ -75,6 +75,46 @@ pub(crate) struct Session {
     pub(crate) delegation_id: Option<String>,
 }
 
+/// A SIEM destination: where the gateway streams its audit events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Destination {
+    pub(crate) id: String,
+    pub(crate) org_id: String,
+    pub(crate) name: String,
+    /// `webhook`, `splunk` or `splunk_hec`.
+    pub(crate) destination_type: String,
+    pub(crate) endpoint_url: String,
+    /// Sent as the receiver's credential; never shown in an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auth_token: Option<String>,
+    pub(crate) is_active: bool,
+    pub(crate) batch_size: u32,
+    pub(crate) flush_interval_seconds: u32,
+    /// `None`: every event type.
+    pub(crate) filter_event_types: Option<Vec<String>>,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+}
+
+/// One delivery attempt's outcome, for `GET .../logs` (memory only).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Delivery {
+    pub(crate) id: String,
+    pub(crate) destination_id: String,
+    pub(crate) batch_size: usize,
+    /// `success` or `failed`.
+    pub(crate) status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error_message: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) delivered_at: String,
+}
+
+/// The newest deliveries kept per destination.
+pub(crate) const DELIVERY_LOG: usize = 1000;
+
 /// A WIMSE challenge nonce: usable once, by its agent, until it expires.
 /// Memory only: a restart voids outstanding challenges.
 #[derive(Debug, Clone, Serialize)]
@@ -251,6 +291,12 @@ pub(crate) struct Data {
     pub(crate) challenges: HashMap<String, Challenge>,
     /// A2A tasks, by id.
     pub(crate) tasks: HashMap<String, Task>,
+    /// SIEM destinations, by id, and their delivery logs (newest last).
+    pub(crate) destinations: HashMap<String, Destination>,
+    pub(crate) deliveries: HashMap<String, VecDeque<Delivery>>,
+    /// Audit events of the current write, streamed to SIEM destinations
+    /// once it is committed (see `DataGuard`'s drop).
+    pub(crate) outbox: Vec<serde_json::Value>,
     pub(crate) events: Vec<EventRecord>,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
@@ -262,6 +308,17 @@ impl Data {
         self.sessions
             .get(id)
             .is_some_and(|s| s.agent_id != agent_id)
+    }
+
+    /// Records an audit event of this write, for the SIEM destinations.
+    pub(crate) fn audit(&mut self, event_type: &str, mut fields: serde_json::Value) {
+        if let Some(map) = fields.as_object_mut() {
+            map.insert("id".into(), new_id("evt").into());
+            map.insert("type".into(), event_type.into());
+            map.insert("time".into(), rfc3339(SystemTime::now()).into());
+            map.insert("org_id".into(), ORG_ID.into());
+        }
+        self.outbox.push(fields);
     }
 
     /// Why delegation `id` cannot be acted under now, if it cannot: it or
@@ -336,7 +393,16 @@ impl Data {
         approval.decided_by = Some(decided_by.to_owned());
         approval.decided = Some(now);
         approval.decided_at = Some(rfc3339(now));
-        Ok(approval.clone())
+        let decided = approval.clone();
+        self.audit(
+            "approval.decided",
+            serde_json::json!({
+                "approval_id": decided.id, "agent_id": decided.agent_id,
+                "action_name": decided.action_name, "status": decided.status,
+                "decided_by": decided.decided_by,
+            }),
+        );
+        Ok(decided)
     }
 
     /// Every record, keys sorted (see `GatewayHandle::dump`).
@@ -360,6 +426,7 @@ impl Data {
             "cards": by_key(self.cards.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "challenges": by_key(self.challenges.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "tasks": by_key(self.tasks.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "destinations": by_key(self.destinations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })
@@ -415,6 +482,8 @@ pub(crate) struct Store {
     /// Set when a write could not be made durable: from then on every
     /// request is refused (memory is ahead of the disk) until a restart.
     failed: std::sync::atomic::AtomicBool,
+    /// Where committed audit events go (the SIEM worker).
+    audit: std::sync::OnceLock<tokio::sync::mpsc::Sender<serde_json::Value>>,
 }
 
 impl Store {
@@ -425,6 +494,7 @@ impl Store {
             data: Mutex::new(data),
             db: Some(Mutex::new(db)),
             failed: std::sync::atomic::AtomicBool::new(false),
+            audit: std::sync::OnceLock::new(),
         })
     }
 
@@ -442,6 +512,11 @@ impl Store {
             store: self,
             written: false,
         }
+    }
+
+    /// Sends committed audit events to `sink` from now on.
+    pub(crate) fn set_audit_sink(&self, sink: tokio::sync::mpsc::Sender<serde_json::Value>) {
+        let _ = self.audit.set(sink);
     }
 
     /// Whether a write failed to reach the database.
@@ -473,10 +548,25 @@ impl std::ops::DerefMut for DataGuard<'_> {
 
 impl Drop for DataGuard<'_> {
     fn drop(&mut self) {
-        let Some(db) = &self.store.db else { return };
         if !self.written {
             return;
         }
+        self.commit();
+        // Only what is stored is announced; the queue never blocks a request.
+        let events = std::mem::take(&mut self.data.outbox);
+        if let (Some(sink), false) = (self.store.audit.get(), self.store.has_failed()) {
+            for event in events {
+                if sink.try_send(event).is_err() {
+                    tracing::warn!("SIEM queue full or closed: an audit event is not streamed");
+                }
+            }
+        }
+    }
+}
+
+impl DataGuard<'_> {
+    fn commit(&mut self) {
+        let Some(db) = &self.store.db else { return };
         let mut db = db.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(error) = db.commit(&self.data) {
             tracing::error!(%error, "a write could not be stored; refusing requests until restart");

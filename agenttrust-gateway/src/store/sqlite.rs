@@ -38,10 +38,11 @@ const MIGRATIONS: [&str; 2] = [
     CREATE TABLE delegations (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE cards (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE tasks (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE destinations (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 ",
 ];
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "agents",
     "tokens",
     "sessions",
@@ -49,6 +50,7 @@ const TABLES: [&str; 7] = [
     "delegations",
     "cards",
     "tasks",
+    "destinations",
 ];
 
 /// A database that cannot be used; the gateway does not start.
@@ -224,6 +226,10 @@ impl Db {
                     "tasks" => {
                         data.tasks.insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "destinations" => {
+                        data.destinations
+                            .insert(id.clone(), self.decode(table, &json)?);
+                    }
                     "delegations" => {
                         let mut delegation: Delegation = self.decode(table, &json)?;
                         delegation.expires = self.time(table, &delegation.expires_at)?;
@@ -275,6 +281,9 @@ impl Db {
         }
         for (id, r) in &data.tasks {
             collect("tasks", id, r);
+        }
+        for (id, r) in &data.destinations {
+            collect("destinations", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {

@@ -11,6 +11,7 @@ pub mod delegations;
 pub mod health;
 pub(crate) mod jsonrpc;
 pub mod sessions;
+pub mod streaming;
 pub mod telemetry;
 pub mod tokens;
 pub mod wimse;

@@ -25,6 +25,7 @@ use crate::api::agents::Agents;
 use crate::api::approvals::Approvals;
 use crate::api::delegations::Delegations;
 use crate::api::sessions::Sessions;
+use crate::api::streaming::Streaming;
 use crate::api::telemetry::Telemetry;
 use crate::api::tokens::Tokens;
 use crate::api::wimse::Wimse;
@@ -168,6 +169,11 @@ impl AgentTrustClient {
     /// Agent-to-agent tasks (A2A JSON-RPC).
     pub fn a2a(&self) -> A2a<'_> {
         A2a { client: self }
+    }
+
+    /// SIEM streaming destinations.
+    pub fn streaming(&self) -> Streaming<'_> {
+        Streaming { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads
