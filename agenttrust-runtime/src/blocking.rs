@@ -14,6 +14,10 @@ use crate::api::agent_cards::AgentCard;
 use crate::api::agents::{Agent, CreateAgentRequest};
 use crate::api::approvals::Approval;
 use crate::api::delegations::{CreateDelegationRequest, Delegation};
+use crate::api::federation::{
+    FederationToken, IssueFederationTokenRequest, Provider, RegisterProviderRequest,
+    TokenVerification,
+};
 use crate::api::health::Health;
 use crate::api::sessions::Session;
 use crate::api::streaming::{
@@ -136,6 +140,13 @@ impl BlockingClient {
     /// SIEM streaming destinations.
     pub fn streaming(&self) -> BlockingStreaming<'_> {
         BlockingStreaming {
+            client: &self.client,
+        }
+    }
+
+    /// Federation with external OIDC providers.
+    pub fn federation(&self) -> BlockingFederation<'_> {
+        BlockingFederation {
             client: &self.client,
         }
     }
@@ -432,5 +443,57 @@ impl BlockingStreaming<'_> {
     /// `POST /api/v1/siem/destinations/{id}/test`.
     pub fn test(&self, destination_id: &str) -> Result<TestDelivery> {
         run(self.client.streaming().test(destination_id))
+    }
+}
+
+/// Blocking federation API; see [`Federation`](crate::api::federation::Federation).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingFederation<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingFederation<'_> {
+    /// `POST /api/v1/federation/providers`.
+    pub fn register_provider(&self, request: &RegisterProviderRequest) -> Result<Provider> {
+        run(self.client.federation().register_provider(request))
+    }
+    /// `GET /api/v1/federation/providers`.
+    pub fn list_providers(&self) -> Result<Vec<Provider>> {
+        run(self.client.federation().list_providers())
+    }
+    /// `DELETE /api/v1/federation/providers/{id}`.
+    pub fn delete_provider(&self, provider_id: &str) -> Result<()> {
+        run(self.client.federation().delete_provider(provider_id))
+    }
+    /// `POST /api/v1/federation/tokens/issue`.
+    pub fn issue_token(&self, request: &IssueFederationTokenRequest) -> Result<FederationToken> {
+        run(self.client.federation().issue_token(request))
+    }
+    /// `POST /api/v1/federation/tokens/verify`.
+    pub fn verify_token(
+        &self,
+        token: &str,
+        issuer_hint: Option<&str>,
+    ) -> Result<TokenVerification> {
+        run(self.client.federation().verify_token(token, issuer_hint))
+    }
+    /// `POST /api/v1/federation/tokens/introspect`.
+    pub fn introspect_token(
+        &self,
+        token: &str,
+        issuer_hint: Option<&str>,
+    ) -> Result<TokenVerification> {
+        run(self
+            .client
+            .federation()
+            .introspect_token(token, issuer_hint))
+    }
+    /// `POST /api/v1/federation/tokens/revoke`.
+    pub fn revoke_token(&self, token: &str) -> Result<()> {
+        run(self.client.federation().revoke_token(token))
+    }
+    /// `POST /api/v1/federation/sessions/init`.
+    pub fn init_session(&self, token: &str, issuer_hint: Option<&str>) -> Result<Session> {
+        run(self.client.federation().init_session(token, issuer_hint))
     }
 }

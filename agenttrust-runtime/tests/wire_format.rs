@@ -933,3 +933,133 @@ async fn streaming_destinations_logs_and_test() {
     );
     assert!(streaming.test("siem_1").await.unwrap().success);
 }
+
+#[tokio::test]
+async fn federation_methods_and_every_response_variant() {
+    use agenttrust_runtime::api::federation::{
+        IssueFederationTokenRequest, RegisterProviderRequest,
+    };
+    let server = common::server().await;
+    let provider = json!({"id":"idp_1","issuer":"https://idp","name":"IdP","trust_level":"standard","status":"active"});
+    mount(
+        &server,
+        "POST",
+        "/api/v1/federation/providers",
+        Some(json!({"issuer":"https://idp","name":"IdP"})),
+        ok(json!({ "provider": provider })),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/api/v1/federation/providers",
+        None,
+        ok(json!([provider])),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/api/v1/federation/providers/idp%2F1",
+        None,
+        ResponseTemplate::new(204),
+    )
+    .await;
+    // `ttl` on the wire, scopes omitted when empty; `idToken` spelled in camelCase.
+    mount(
+        &server,
+        "POST",
+        "/api/v1/federation/tokens/issue",
+        Some(json!({"agent_id":"ag_1","ttl":60})),
+        ok(json!({"idToken":"fed_1","expires_in":60})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/federation/tokens/verify",
+        Some(json!({"token":"fed_1","issuer_hint":"https://idp"})),
+        ok(json!({"valid":true,"agent_id":"ag_1","issuer":"https://idp"})),
+    )
+    .await;
+    // Python's introspect: `active` first, legacy `valid` after.
+    mount(
+        &server,
+        "POST",
+        "/api/v1/federation/tokens/introspect",
+        Some(json!({"token":"fed_1"})),
+        ok(json!({"active":false,"valid":true,"error":"revoked"})),
+    )
+    .await;
+    mount(
+        &server,
+        "POST",
+        "/api/v1/federation/tokens/revoke",
+        Some(json!({"token":"fed_1"})),
+        ResponseTemplate::new(204),
+    )
+    .await;
+    mount(&server, "POST", "/api/v1/federation/sessions/init", Some(json!({"token":"fed_1"})),
+        ok(json!({"session_id":"s1","agent_id":"ag_1","source":"federation","provider_id":"idp_1","issuer":"https://idp","trust_level":"high"}))).await;
+    let client = client_for(&server);
+    let federation = client.federation();
+    let registered = federation
+        .register_provider(&RegisterProviderRequest::new("https://idp", "IdP"))
+        .await
+        .unwrap();
+    assert_eq!(registered.id, "idp_1");
+    assert_eq!(
+        federation.list_providers().await.unwrap()[0].issuer,
+        "https://idp"
+    );
+    federation.delete_provider("idp/1").await.unwrap();
+    let mut request = IssueFederationTokenRequest::new("ag_1");
+    request.ttl = Some(60);
+    assert_eq!(
+        federation.issue_token(&request).await.unwrap().token,
+        "fed_1"
+    );
+    assert!(
+        federation
+            .verify_token("fed_1", Some("https://idp"))
+            .await
+            .unwrap()
+            .valid
+    );
+    let introspected = federation.introspect_token("fed_1", None).await.unwrap();
+    assert_eq!(
+        (introspected.valid, introspected.error.as_deref()),
+        (false, Some("revoked"))
+    );
+    federation.revoke_token("fed_1").await.unwrap();
+    let session = federation.init_session("fed_1", None).await.unwrap();
+    assert_eq!(
+        (
+            session.provider_id.as_deref(),
+            session.trust_level.as_deref()
+        ),
+        (Some("idp_1"), Some("high"))
+    );
+}
+
+#[test]
+fn federation_answers_missing_their_required_fields_are_errors() {
+    use agenttrust_runtime::api::federation::{FederationToken, TokenVerification};
+    assert!(serde_json::from_str::<FederationToken>(r#"{"expires_in": 5}"#).is_err());
+    assert_eq!(
+        serde_json::from_str::<FederationToken>(r#"{"id_token": "a"}"#)
+            .unwrap()
+            .token,
+        "a"
+    );
+    assert_eq!(
+        serde_json::from_str::<FederationToken>(r#"{"token": "b"}"#)
+            .unwrap()
+            .token,
+        "b"
+    );
+    assert!(
+        serde_json::from_str::<TokenVerification>(r#"{"agent_id": "x"}"#).is_err(),
+        "no valid, no allow"
+    );
+}

@@ -7,6 +7,7 @@ mod approvals;
 mod cards;
 mod checks;
 mod delegations;
+mod federation;
 mod sessions;
 mod siem;
 mod telemetry;
@@ -19,7 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -129,6 +130,25 @@ pub(crate) fn router(
         .route(
             "/api/v1/siem/destinations/{destination_id}/test",
             post(siem::test),
+        )
+        .route(
+            "/api/v1/federation/providers",
+            post(federation::register).get(federation::list),
+        )
+        .route(
+            "/api/v1/federation/providers/{provider_id}",
+            delete(federation::delete),
+        )
+        .route("/api/v1/federation/tokens/issue", post(federation::issue))
+        .route("/api/v1/federation/tokens/verify", post(federation::verify))
+        .route(
+            "/api/v1/federation/tokens/introspect",
+            post(federation::verify),
+        )
+        .route("/api/v1/federation/tokens/revoke", post(federation::revoke))
+        .route(
+            "/api/v1/federation/sessions/init",
+            post(federation::init_session),
         )
         .route("/a2a", post(a2a::rpc))
         .route("/a2a/agents/{agent_id}", post(a2a::agent_rpc))

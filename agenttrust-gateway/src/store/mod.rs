@@ -70,9 +70,47 @@ pub(crate) struct Session {
     pub(crate) denied_calls: u64,
     pub(crate) created_at: String,
     pub(crate) last_activity_at: String,
+    /// A federated session's provider, issuer and trust level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) trust_level: Option<String>,
     /// The delegation this session acts under (`POST /api/v1/delegations/{id}/session`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) delegation_id: Option<String>,
+}
+
+/// An external OIDC identity provider whose ID tokens the gateway accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Provider {
+    pub(crate) id: String,
+    pub(crate) org_id: String,
+    pub(crate) issuer: String,
+    pub(crate) name: String,
+    /// Where the keys came from: `inline`, or `file://<path>`.
+    pub(crate) jwks_uri: String,
+    /// The provider's public keys (a JWKS).
+    pub(crate) jwks: serde_json::Value,
+    /// The `aud` its tokens must carry.
+    pub(crate) audience: String,
+    pub(crate) trust_level: String,
+    pub(crate) status: String,
+    pub(crate) created_at: String,
+    pub(crate) updated_at: String,
+}
+
+/// An opaque federation token the gateway issued.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FederationToken {
+    pub(crate) agent_id: String,
+    pub(crate) audience: Vec<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) expires_at: String,
+    pub(crate) revoked: bool,
+    #[serde(skip, default = "SystemTime::now")]
+    pub(crate) expires: SystemTime,
 }
 
 /// A SIEM destination: where the gateway streams its audit events.
@@ -291,6 +329,11 @@ pub(crate) struct Data {
     pub(crate) challenges: HashMap<String, Challenge>,
     /// A2A tasks, by id.
     pub(crate) tasks: HashMap<String, Task>,
+    /// Federation providers by id; opaque federation tokens by token; the
+    /// SHA-256 (hex) of external ID tokens revoked here, with when.
+    pub(crate) providers: HashMap<String, Provider>,
+    pub(crate) federation_tokens: HashMap<String, FederationToken>,
+    pub(crate) revoked_id_tokens: HashMap<String, String>,
     /// SIEM destinations, by id, and their delivery logs (newest last).
     pub(crate) destinations: HashMap<String, Destination>,
     pub(crate) deliveries: HashMap<String, VecDeque<Delivery>>,
@@ -427,6 +470,9 @@ impl Data {
             "challenges": by_key(self.challenges.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "tasks": by_key(self.tasks.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "destinations": by_key(self.destinations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "providers": by_key(self.providers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "federation_tokens": self.federation_tokens.len(),
+            "revoked_id_tokens": self.revoked_id_tokens.len(),
             "events_total": self.events.len(),
             "checks_total": self.checks.len(),
         })
@@ -470,6 +516,9 @@ pub(crate) fn new_session(
         denied_calls: 0,
         created_at: now.clone(),
         last_activity_at: now,
+        provider_id: None,
+        issuer: None,
+        trust_level: None,
         delegation_id: None,
     }
 }

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Approval, Data, Delegation};
+use super::{Approval, Data, Delegation, FederationToken};
 
 /// The schema this gateway writes; a file with a newer one is refused.
 pub(crate) const SCHEMA_VERSION: i64 = 2;
@@ -39,10 +39,13 @@ const MIGRATIONS: [&str; 2] = [
     CREATE TABLE cards (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE tasks (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE destinations (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE providers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE federation_tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE revoked_id_tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 ",
 ];
 
-const TABLES: [&str; 8] = [
+const TABLES: [&str; 11] = [
     "agents",
     "tokens",
     "sessions",
@@ -51,6 +54,9 @@ const TABLES: [&str; 8] = [
     "cards",
     "tasks",
     "destinations",
+    "providers",
+    "federation_tokens",
+    "revoked_id_tokens",
 ];
 
 /// A database that cannot be used; the gateway does not start.
@@ -230,6 +236,19 @@ impl Db {
                         data.destinations
                             .insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "providers" => {
+                        data.providers
+                            .insert(id.clone(), self.decode(table, &json)?);
+                    }
+                    "federation_tokens" => {
+                        let mut token: FederationToken = self.decode(table, &json)?;
+                        token.expires = self.time(table, &token.expires_at)?;
+                        data.federation_tokens.insert(id.clone(), token);
+                    }
+                    "revoked_id_tokens" => {
+                        data.revoked_id_tokens
+                            .insert(id.clone(), self.decode(table, &json)?);
+                    }
                     "delegations" => {
                         let mut delegation: Delegation = self.decode(table, &json)?;
                         delegation.expires = self.time(table, &delegation.expires_at)?;
@@ -284,6 +303,15 @@ impl Db {
         }
         for (id, r) in &data.destinations {
             collect("destinations", id, r);
+        }
+        for (id, r) in &data.providers {
+            collect("providers", id, r);
+        }
+        for (id, r) in &data.federation_tokens {
+            collect("federation_tokens", id, r);
+        }
+        for (id, r) in &data.revoked_id_tokens {
+            collect("revoked_id_tokens", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {

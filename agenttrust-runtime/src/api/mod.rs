@@ -8,6 +8,7 @@ pub mod agent_cards;
 pub mod agents;
 pub mod approvals;
 pub mod delegations;
+pub mod federation;
 pub mod health;
 pub(crate) mod jsonrpc;
 pub mod sessions;

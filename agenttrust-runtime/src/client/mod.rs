@@ -24,6 +24,7 @@ use crate::api::agent_cards::AgentCards;
 use crate::api::agents::Agents;
 use crate::api::approvals::Approvals;
 use crate::api::delegations::Delegations;
+use crate::api::federation::Federation;
 use crate::api::sessions::Sessions;
 use crate::api::streaming::Streaming;
 use crate::api::telemetry::Telemetry;
@@ -174,6 +175,11 @@ impl AgentTrustClient {
     /// SIEM streaming destinations.
     pub fn streaming(&self) -> Streaming<'_> {
         Streaming { client: self }
+    }
+
+    /// Federation with external OIDC providers.
+    pub fn federation(&self) -> Federation<'_> {
+        Federation { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads
