@@ -108,7 +108,7 @@ pub(crate) async fn revoke(
     let reason = optional(req.reason.as_deref()).unwrap_or("manual_revocation");
     data.audit(
         "agent.revoked",
-        json!({"agent_id": agent_id, "reason": reason}),
+        || json!({"agent_id": agent_id, "reason": reason}),
     );
     Ok(Json(
         json!({"success": true, "agent_id": agent_id, "reason": reason}),

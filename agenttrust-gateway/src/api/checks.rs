@@ -86,15 +86,14 @@ pub(crate) async fn check(
             200,
             Some(&verdict),
         ));
-        data.audit(
-            "action.check",
+        data.audit("action.check", || {
             serde_json::json!({
                 "agent_id": check.agent_id, "action_name": check.action_name,
                 "action_effect": check.action_effect, "session_id": check.session_id,
                 "decision": verdict_outcome(&verdict), "reason": verdict.reason,
                 "check_id": verdict.check_id, "approval_id": verdict.approval_id,
-            }),
-        );
+            })
+        });
         if let (Some(notifier), Some(id), true) = (
             &state.notifier,
             verdict.approval_id.as_deref(),

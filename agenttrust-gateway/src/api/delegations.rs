@@ -215,7 +215,7 @@ pub(crate) async fn revoke(
         revoked.sort();
         data.audit(
             "delegation.revoked",
-            json!({"delegation_id": id, "revoked": revoked}),
+            || json!({"delegation_id": id, "revoked": revoked}),
         );
     }
     Ok(StatusCode::NO_CONTENT)

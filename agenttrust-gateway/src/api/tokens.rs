@@ -159,6 +159,6 @@ pub(crate) async fn revoke(
     record.revoked = true;
     let agent_id = record.agent_id.clone();
     // The token itself is a credential: the event names its agent only.
-    data.audit("token.revoked", json!({ "agent_id": agent_id }));
+    data.audit("token.revoked", || json!({ "agent_id": agent_id }));
     Ok(Json(json!({"success": true})))
 }

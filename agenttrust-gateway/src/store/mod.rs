@@ -354,7 +354,13 @@ impl Data {
     }
 
     /// Records an audit event of this write, for the SIEM destinations.
-    pub(crate) fn audit(&mut self, event_type: &str, mut fields: serde_json::Value) {
+    pub(crate) fn audit(&mut self, event_type: &str, fields: impl FnOnce() -> serde_json::Value) {
+        // Nobody to stream to: no event is built or queued (the check path
+        // pays nothing for SIEM until a destination exists).
+        if !self.destinations.values().any(|d| d.is_active) {
+            return;
+        }
+        let mut fields = fields();
         if let Some(map) = fields.as_object_mut() {
             map.insert("id".into(), new_id("evt").into());
             map.insert("type".into(), event_type.into());
@@ -437,14 +443,13 @@ impl Data {
         approval.decided = Some(now);
         approval.decided_at = Some(rfc3339(now));
         let decided = approval.clone();
-        self.audit(
-            "approval.decided",
+        self.audit("approval.decided", || {
             serde_json::json!({
                 "approval_id": decided.id, "agent_id": decided.agent_id,
                 "action_name": decided.action_name, "status": decided.status,
                 "decided_by": decided.decided_by,
-            }),
-        );
+            })
+        });
         Ok(decided)
     }
 
