@@ -74,21 +74,6 @@ fn card_of(base_url: &str, agent: &Agent, score: f64) -> Value {
     })
 }
 
-/// The agent, which must exist (404) and, to get a card, be active (403).
-fn active<'a>(data: &'a Data, agent_id: &str) -> ApiResult<&'a Agent> {
-    let agent = data
-        .agents
-        .get(agent_id)
-        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
-    if !agent.is_active() {
-        return Err(ApiError::forbidden(format!(
-            "agent `{agent_id}` is {} and has no card",
-            agent.status
-        )));
-    }
-    Ok(agent)
-}
-
 /// Generates (or regenerates) the card from the agent record as it is now;
 /// a published card stays published with the new content.
 pub(crate) async fn generate(
@@ -96,7 +81,7 @@ pub(crate) async fn generate(
     Path(agent_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let mut data = state.store.lock();
-    let agent = active(&data, &agent_id)?;
+    let agent = data.active_agent(&agent_id)?;
     let card = card_of(&state.base_url, agent, trust_score(&data, &agent_id));
     let published = data.cards.get(&agent_id).is_some_and(|c| c.published);
     data.cards.insert(
@@ -127,7 +112,7 @@ pub(crate) async fn publish(
     Path(agent_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let mut data = state.store.lock();
-    active(&data, &agent_id)?;
+    data.active_agent(&agent_id)?;
     let card = data
         .cards
         .get_mut(&agent_id)

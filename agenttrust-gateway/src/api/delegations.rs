@@ -35,21 +35,6 @@ pub(crate) struct Create {
     parent_delegation_id: Option<String>,
 }
 
-/// `from` and `to` must be registered (404) and active (403).
-fn active_agent<'a>(data: &'a Data, role: &str, id: &str) -> ApiResult<&'a crate::store::Agent> {
-    let agent = data
-        .agents
-        .get(id)
-        .ok_or_else(|| ApiError::not_found("agent", id))?;
-    if !agent.is_active() {
-        return Err(ApiError::forbidden(format!(
-            "{role} agent `{id}` is {} and may not take part in a delegation",
-            agent.status
-        )));
-    }
-    Ok(agent)
-}
-
 /// What the grantor holds: its capabilities, or for a re-delegation the
 /// parent's scope (with the chain so far and the parent's expiry).
 struct Grant {
@@ -59,7 +44,7 @@ struct Grant {
 }
 
 fn grant_of(data: &Data, req: &Create, from: &str, now: SystemTime) -> ApiResult<Grant> {
-    let agent = active_agent(data, "granting", from)?;
+    let agent = data.active_agent(from)?;
     let Some(parent_id) = optional(req.parent_delegation_id.as_deref()) else {
         return Ok(Grant {
             scope: agent.capabilities.clone(),
@@ -126,7 +111,7 @@ pub(crate) async fn create(
     let now = SystemTime::now();
     let mut data = state.store.lock();
     let grant = grant_of(&data, &req, &from, now)?;
-    active_agent(&data, "receiving", &to)?;
+    data.active_agent(&to)?;
     if let Some(extra) = req.scope.iter().find(|s| !grant.scope.contains(s)) {
         let held = if grant.chain.is_empty() {
             "the granting agent's capabilities"

@@ -166,16 +166,7 @@ pub(crate) async fn issue(
         )));
     }
     let mut data = state.store.lock();
-    match data.agents.get(agent_id) {
-        None => return Err(ApiError::not_found("agent", agent_id)),
-        Some(a) if !a.is_active() => {
-            return Err(ApiError::forbidden(format!(
-                "agent `{agent_id}` is {}",
-                a.status
-            )))
-        }
-        Some(_) => {}
-    }
+    data.active_agent(agent_id)?;
     let expires = after(SystemTime::now(), Duration::from_secs(ttl));
     let token = new_id("fed");
     data.federation_tokens.insert(
@@ -350,16 +341,7 @@ pub(crate) async fn init_session(
     let mut data = state.store.lock();
     let verified = verify_token(&data, token, optional(req.issuer_hint.as_deref()))
         .map_err(|why| ApiError::unauthorized(format!("cannot open a federated session: {why}")))?;
-    match data.agents.get(&verified.agent_id) {
-        None => return Err(ApiError::not_found("agent", &verified.agent_id)),
-        Some(a) if !a.is_active() => {
-            return Err(ApiError::forbidden(format!(
-                "agent `{}` is {}",
-                a.id, a.status
-            )))
-        }
-        Some(_) => {}
-    }
+    data.active_agent(&verified.agent_id)?;
     let trust = verified
         .provider
         .as_ref()

@@ -33,16 +33,7 @@ pub(crate) async fn issue(
     let scopes = req.scopes.or(req.scope).unwrap_or_default();
     let ttl = Duration::from_secs(req.ttl.filter(|t| *t > 0).unwrap_or(300));
     let mut data = state.store.lock();
-    let agent = data
-        .agents
-        .get(agent_id)
-        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
-    if !agent.is_active() {
-        return Err(ApiError::forbidden(format!(
-            "agent `{agent_id}` is {}",
-            agent.status
-        )));
-    }
+    data.active_agent(agent_id)?;
     let session_id = optional(req.session_id.as_deref());
     if let Some(session_id) = session_id {
         // A token may only be bound to an existing session of its own agent.

@@ -86,7 +86,7 @@ pub(crate) async fn challenge(
     Path(agent_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let mut data = state.store.lock();
-    active_agent(&data, &agent_id)?;
+    data.active_agent(&agent_id)?;
     let now = SystemTime::now();
     data.challenges.retain(|_, c| c.expires > now);
     let nonce = new_id("nonce");
@@ -96,20 +96,6 @@ pub(crate) async fn challenge(
     Ok(Json(
         json!({"nonce": nonce, "expires_at": rfc3339(expires)}),
     ))
-}
-
-fn active_agent<'a>(data: &'a Data, agent_id: &str) -> ApiResult<&'a crate::store::Agent> {
-    let agent = data
-        .agents
-        .get(agent_id)
-        .ok_or_else(|| ApiError::not_found("agent", agent_id))?;
-    if !agent.is_active() {
-        return Err(ApiError::forbidden(format!(
-            "agent `{agent_id}` is {}",
-            agent.status
-        )));
-    }
-    Ok(agent)
 }
 
 #[derive(Deserialize)]
@@ -201,7 +187,7 @@ pub(crate) async fn issue(
     let audience = req.audience.clone().unwrap_or_default();
     let now = SystemTime::now();
     let mut data = state.store.lock();
-    let agent = active_agent(&data, agent_id)?.clone();
+    let agent = data.active_agent(agent_id)?.clone();
     let cnf = match &req.proof {
         Some(proof) => Some(check_proof(&data, &agent, &audience, proof, now)?),
         None if state.policy.wimse_proof_required => {

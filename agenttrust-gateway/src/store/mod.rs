@@ -417,6 +417,24 @@ impl Data {
         self.checks.push_back(record);
     }
 
+    /// The agent `id`, which must be registered (404) and active (403):
+    /// what every route that acts for an agent requires.
+    pub(crate) fn active_agent(&self, id: &str) -> Result<&Agent, crate::error::ApiError> {
+        use crate::error::ApiError;
+        let agent = self
+            .agents
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("agent", id))?;
+        if agent.is_active() {
+            Ok(agent)
+        } else {
+            Err(ApiError::forbidden(format!(
+                "agent `{id}` is {}",
+                agent.status
+            )))
+        }
+    }
+
     /// Decides a pending approval; a decided or expired one is a conflict.
     pub(crate) fn decide_approval(
         &mut self,

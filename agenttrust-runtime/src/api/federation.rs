@@ -344,10 +344,7 @@ impl Federation<'_> {
         token: &str,
         issuer_hint: Option<&str>,
     ) -> Result<TokenVerification> {
-        let t = self.client.transport();
-        let body = TokenBody { token, issuer_hint };
-        t.json(Method::POST, self.url(&["tokens", "verify"]), Some(&body))
-            .await
+        self.check_token("verify", token, issuer_hint).await
     }
 
     /// `POST /api/v1/federation/tokens/introspect` (the Python SDK's path).
@@ -356,14 +353,19 @@ impl Federation<'_> {
         token: &str,
         issuer_hint: Option<&str>,
     ) -> Result<TokenVerification> {
+        self.check_token("introspect", token, issuer_hint).await
+    }
+
+    async fn check_token(
+        &self,
+        endpoint: &str,
+        token: &str,
+        issuer_hint: Option<&str>,
+    ) -> Result<TokenVerification> {
         let t = self.client.transport();
         let body = TokenBody { token, issuer_hint };
-        t.json(
-            Method::POST,
-            self.url(&["tokens", "introspect"]),
-            Some(&body),
-        )
-        .await
+        t.json(Method::POST, self.url(&["tokens", endpoint]), Some(&body))
+            .await
     }
 
     /// `POST /api/v1/federation/tokens/revoke`.
