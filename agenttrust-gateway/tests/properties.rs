@@ -60,6 +60,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/federation/tokens/introspect"),
     ("POST", "/api/v1/federation/tokens/revoke"),
     ("POST", "/api/v1/federation/sessions/init"),
+    ("POST", "/mcp/servers"),
+    ("GET", "/mcp/servers"),
+    ("GET", "/mcp/servers/{id}"),
+    ("DELETE", "/mcp/servers/{id}"),
+    ("POST", "/mcp/{id}"),
     ("POST", "/a2a"),
     ("POST", "/a2a/agents/{id}"),
     ("POST", "/nowhere/{id}"),
@@ -132,6 +137,8 @@ fn near_valid_body(ids: Vec<String>) -> impl Strategy<Value = Value> {
         Just("jwks_path"),
         Just("trust_level"),
         Just("issuer_hint"),
+        Just("url"),
+        Just("arguments"),
     ];
     let value = prop_oneof![
         3 => any_json(),

@@ -19,6 +19,7 @@ use crate::api::federation::{
     TokenVerification,
 };
 use crate::api::health::Health;
+use crate::api::mcp::McpServer;
 use crate::api::sessions::Session;
 use crate::api::streaming::{
     CreateDestinationRequest, DeliveryRecord, Destination, TestDelivery, UpdateDestinationRequest,
@@ -147,6 +148,13 @@ impl BlockingClient {
     /// Federation with external OIDC providers.
     pub fn federation(&self) -> BlockingFederation<'_> {
         BlockingFederation {
+            client: &self.client,
+        }
+    }
+
+    /// The MCP server registry and the AgentTrust MCP proxy.
+    pub fn mcp(&self) -> BlockingMcp<'_> {
+        BlockingMcp {
             client: &self.client,
         }
     }
@@ -495,5 +503,49 @@ impl BlockingFederation<'_> {
     /// `POST /api/v1/federation/sessions/init`.
     pub fn init_session(&self, token: &str, issuer_hint: Option<&str>) -> Result<Session> {
         run(self.client.federation().init_session(token, issuer_hint))
+    }
+}
+
+/// Blocking MCP API; see [`Mcp`](crate::api::mcp::Mcp).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockingMcp<'a> {
+    client: &'a AgentTrustClient,
+}
+
+impl BlockingMcp<'_> {
+    /// `POST /mcp/servers`.
+    pub fn register_server(
+        &self,
+        name: &str,
+        url: &str,
+        capabilities: &[String],
+    ) -> Result<McpServer> {
+        run(self.client.mcp().register_server(name, url, capabilities))
+    }
+    /// `GET /mcp/servers`.
+    pub fn list_servers(&self) -> Result<Vec<McpServer>> {
+        run(self.client.mcp().list_servers())
+    }
+    /// `GET /mcp/servers/{server_id}`.
+    pub fn get_server(&self, server_id: &str) -> Result<McpServer> {
+        run(self.client.mcp().get_server(server_id))
+    }
+    /// `DELETE /mcp/servers/{server_id}`.
+    pub fn remove_server(&self, server_id: &str) -> Result<()> {
+        run(self.client.mcp().remove_server(server_id))
+    }
+    /// `POST /mcp/{server_id}`.
+    pub fn call_tool(
+        &self,
+        server_id: &str,
+        agent_id: &str,
+        method: &str,
+        params: Option<serde_json::Value>,
+        session_id: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        run(self
+            .client
+            .mcp()
+            .call_tool(server_id, agent_id, method, params, session_id))
     }
 }

@@ -53,8 +53,8 @@ pub mod __private;
 pub use agent_key::AgentKey;
 pub use blocking::{
     BlockingA2a, BlockingActions, BlockingAgentCards, BlockingAgents, BlockingApprovals,
-    BlockingClient, BlockingDelegations, BlockingFederation, BlockingSessions, BlockingStreaming,
-    BlockingTelemetry, BlockingTokens, BlockingWimse,
+    BlockingClient, BlockingDelegations, BlockingFederation, BlockingMcp, BlockingSessions,
+    BlockingStreaming, BlockingTelemetry, BlockingTokens, BlockingWimse,
 };
 pub use client::{
     AgentTrustClient, AgentTrustClientBuilder, CheckStats, LatencySummary, Stats, DEFAULT_BASE_URL,

@@ -1063,3 +1063,104 @@ fn federation_answers_missing_their_required_fields_are_errors() {
         "no valid, no allow"
     );
 }
+
+#[tokio::test]
+async fn mcp_registry_and_proxy_headers_envelope_and_typed_errors() {
+    let server = common::server().await;
+    mount(&server, "POST", "/mcp/servers", Some(json!({"name":"files","url":"http://files/mcp","capabilities":["read_file"]})),
+        ok(json!({"id":"mcp_1","name":"files","url":"http://files/mcp","capabilities":["read_file"]}))).await;
+    mount(
+        &server,
+        "POST",
+        "/mcp/servers",
+        Some(json!({"name":"bare","url":"http://bare/mcp"})),
+        ok(json!({"id":"mcp_2","name":"bare","url":"http://bare/mcp","capabilities":null})),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/mcp/servers",
+        None,
+        ok(json!([{"id":"mcp_1"}])),
+    )
+    .await;
+    mount(
+        &server,
+        "GET",
+        "/mcp/servers/mcp%2F1",
+        None,
+        ok(json!({"id":"mcp_1"})),
+    )
+    .await;
+    mount(
+        &server,
+        "DELETE",
+        "/mcp/servers/mcp_1",
+        None,
+        ResponseTemplate::new(204),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/mcp/mcp_1"))
+        .and(header("x-agent-id", "ag_1"))
+        .and(header("x-session-id", "sess_1"))
+        .and(body_json(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file"}}),
+        ))
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":1,"result":{"content":[]}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mcp/mcp_2"))
+        .and(body_json(json!({"jsonrpc":"2.0","id":1,"method":"tools/call"})))
+        .respond_with(ok(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"denied","data":{"code":"ACTION_DENIED"}}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client_for(&server);
+    let mcp = client.mcp();
+    assert_eq!(
+        mcp.register_server("files", "http://files/mcp", &["read_file".to_owned()])
+            .await
+            .unwrap()
+            .id,
+        "mcp_1"
+    );
+    assert!(mcp
+        .register_server("bare", "http://bare/mcp", &[])
+        .await
+        .unwrap()
+        .capabilities
+        .is_empty());
+    assert_eq!(mcp.list_servers().await.unwrap().len(), 1);
+    assert_eq!(mcp.get_server("mcp/1").await.unwrap().id, "mcp_1");
+    mcp.remove_server("mcp_1").await.unwrap();
+    let result = mcp
+        .call_tool(
+            "mcp_1",
+            "ag_1",
+            "tools/call",
+            Some(json!({"name":"read_file"})),
+            Some("sess_1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(result, json!({"content":[]}));
+    let refused = mcp
+        .call_tool("mcp_2", "ag_1", "tools/call", None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        "MCP_ERROR_-32001",
+        "a JSON-RPC error is never a result"
+    );
+    let requests = server.received_requests().await.unwrap();
+    let without_session = requests
+        .iter()
+        .find(|r| r.url.path() == "/mcp/mcp_2")
+        .unwrap();
+    assert!(!without_session.headers.contains_key("x-session-id"));
+}

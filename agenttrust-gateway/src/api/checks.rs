@@ -71,40 +71,7 @@ pub(crate) async fn check(
             return Err(refuse(&state, &check, "status", error));
         }
     };
-    let mut verdict = {
-        let mut data = state.store.lock();
-        let verdict = guardian::decide_with(
-            &state.policy,
-            &mut data,
-            &check,
-            SystemTime::now(),
-            scripted,
-        );
-        data.log_check(record(
-            &check,
-            verdict_outcome(&verdict),
-            200,
-            Some(&verdict),
-        ));
-        data.audit("action.check", || {
-            serde_json::json!({
-                "agent_id": check.agent_id, "action_name": check.action_name,
-                "action_effect": check.action_effect, "session_id": check.session_id,
-                "decision": verdict_outcome(&verdict), "reason": verdict.reason,
-                "check_id": verdict.check_id, "approval_id": verdict.approval_id,
-            })
-        });
-        if let (Some(notifier), Some(id), true) = (
-            &state.notifier,
-            verdict.approval_id.as_deref(),
-            verdict.new_approval,
-        ) {
-            if let Some(approval) = data.approvals.get(id) {
-                notifier.approval_created(approval);
-            }
-        }
-        verdict
-    };
+    let mut verdict = decide_logged(&state, &check, scripted);
     if let (Some(Answer::Elevate(approver)), Some(id)) =
         (rule.map(|r| r.answer), verdict.approval_id.as_deref())
     {
@@ -114,6 +81,43 @@ pub(crate) async fn check(
     }
     verdict.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(Json(verdict))
+}
+
+/// The verdict on `check` (a test rule's when `scripted`), logged for
+/// `GatewayHandle::checks`, audited, and notified when it created an
+/// approval: what the check route and the MCP proxy share.
+pub(crate) fn decide_logged(
+    state: &AppState,
+    check: &Check<'_>,
+    scripted: Option<Scripted<'_>>,
+) -> Verdict {
+    let mut data = state.store.lock();
+    let verdict =
+        guardian::decide_with(&state.policy, &mut data, check, SystemTime::now(), scripted);
+    data.log_check(record(
+        check,
+        verdict_outcome(&verdict),
+        200,
+        Some(&verdict),
+    ));
+    data.audit("action.check", || {
+        serde_json::json!({
+            "agent_id": check.agent_id, "action_name": check.action_name,
+            "action_effect": check.action_effect, "session_id": check.session_id,
+            "decision": verdict_outcome(&verdict), "reason": verdict.reason,
+            "check_id": verdict.check_id, "approval_id": verdict.approval_id,
+        })
+    });
+    if let (Some(notifier), Some(id), true) = (
+        &state.notifier,
+        verdict.approval_id.as_deref(),
+        verdict.new_approval,
+    ) {
+        if let Some(approval) = data.approvals.get(id) {
+            notifier.approval_created(approval);
+        }
+    }
+    verdict
 }
 
 fn verdict_outcome(verdict: &Verdict) -> &'static str {

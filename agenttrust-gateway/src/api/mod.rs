@@ -8,6 +8,7 @@ mod cards;
 mod checks;
 mod delegations;
 mod federation;
+mod mcp;
 mod sessions;
 mod siem;
 mod telemetry;
@@ -150,6 +151,13 @@ pub(crate) fn router(
             "/api/v1/federation/sessions/init",
             post(federation::init_session),
         )
+        .route("/mcp/servers", post(mcp::register).get(mcp::list))
+        .route(
+            "/mcp/servers/{server_id}",
+            get(mcp::get).delete(mcp::remove),
+        )
+        // Literal segments (`servers`, `sessions`, `approvals`) win over it.
+        .route("/mcp/{server_id}", post(mcp::proxy))
         .route("/a2a", post(a2a::rpc))
         .route("/a2a/agents/{agent_id}", post(a2a::agent_rpc))
         .route(

@@ -82,6 +82,17 @@ pub(crate) struct Session {
     pub(crate) delegation_id: Option<String>,
 }
 
+/// A registered upstream MCP server the proxy forwards to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct McpServer {
+    pub(crate) id: String,
+    pub(crate) org_id: String,
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) created_at: String,
+}
+
 /// An external OIDC identity provider whose ID tokens the gateway accepts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Provider {
@@ -329,6 +340,8 @@ pub(crate) struct Data {
     pub(crate) challenges: HashMap<String, Challenge>,
     /// A2A tasks, by id.
     pub(crate) tasks: HashMap<String, Task>,
+    /// Registered MCP servers, by id.
+    pub(crate) mcp_servers: HashMap<String, McpServer>,
     /// Federation providers by id; opaque federation tokens by token; the
     /// SHA-256 (hex) of external ID tokens revoked here, with when.
     pub(crate) providers: HashMap<String, Provider>,
@@ -493,6 +506,7 @@ impl Data {
             "challenges": by_key(self.challenges.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "tasks": by_key(self.tasks.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "destinations": by_key(self.destinations.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+            "mcp_servers": by_key(self.mcp_servers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "providers": by_key(self.providers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "federation_tokens": self.federation_tokens.len(),
             "revoked_id_tokens": self.revoked_id_tokens.len(),

@@ -42,10 +42,11 @@ const MIGRATIONS: [&str; 2] = [
     CREATE TABLE providers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE federation_tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
     CREATE TABLE revoked_id_tokens (id TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE mcp_servers (id TEXT PRIMARY KEY, record TEXT NOT NULL);
 ",
 ];
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "agents",
     "tokens",
     "sessions",
@@ -57,6 +58,7 @@ const TABLES: [&str; 11] = [
     "providers",
     "federation_tokens",
     "revoked_id_tokens",
+    "mcp_servers",
 ];
 
 /// A database that cannot be used; the gateway does not start.
@@ -240,6 +242,10 @@ impl Db {
                         data.providers
                             .insert(id.clone(), self.decode(table, &json)?);
                     }
+                    "mcp_servers" => {
+                        data.mcp_servers
+                            .insert(id.clone(), self.decode(table, &json)?);
+                    }
                     "federation_tokens" => {
                         let mut token: FederationToken = self.decode(table, &json)?;
                         token.expires = self.time(table, &token.expires_at)?;
@@ -312,6 +318,9 @@ impl Db {
         }
         for (id, r) in &data.revoked_id_tokens {
             collect("revoked_id_tokens", id, r);
+        }
+        for (id, r) in &data.mcp_servers {
+            collect("mcp_servers", id, r);
         }
         let new_events = &data.events[self.events_stored.min(data.events.len())..];
         if changed.is_empty() && new_events.is_empty() {

@@ -29,6 +29,19 @@ pub(crate) async fn call<P: Serialize, T: DeserializeOwned>(
     params: Option<&P>,
     prefix: &str,
 ) -> Result<T> {
+    call_with_headers(client, url, id, method, params, prefix, &[]).await
+}
+
+/// [`call`] with per-request headers.
+pub(crate) async fn call_with_headers<P: Serialize, T: DeserializeOwned>(
+    client: &AgentTrustClient,
+    url: Url,
+    id: Value,
+    method: &str,
+    params: Option<&P>,
+    prefix: &str,
+    headers: &[(&'static str, &str)],
+) -> Result<T> {
     let endpoint = url.path().to_owned();
     let t = client.transport();
     let envelope = Envelope {
@@ -37,7 +50,10 @@ pub(crate) async fn call<P: Serialize, T: DeserializeOwned>(
         method,
         params,
     };
-    let answer: Value = t.json(Method::POST, url, Some(&envelope)).await?;
+    let answer = t
+        .send_with_headers(Method::POST, url, Some(&envelope), t.options(), headers)
+        .await?;
+    let answer: Value = crate::client::transport::decode(&endpoint, &answer.body)?;
     result_of(&endpoint, answer, prefix)
 }
 

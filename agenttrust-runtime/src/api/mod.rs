@@ -11,6 +11,7 @@ pub mod delegations;
 pub mod federation;
 pub mod health;
 pub(crate) mod jsonrpc;
+pub mod mcp;
 pub mod sessions;
 pub mod streaming;
 pub mod telemetry;

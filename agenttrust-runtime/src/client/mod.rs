@@ -25,6 +25,7 @@ use crate::api::agents::Agents;
 use crate::api::approvals::Approvals;
 use crate::api::delegations::Delegations;
 use crate::api::federation::Federation;
+use crate::api::mcp::Mcp;
 use crate::api::sessions::Sessions;
 use crate::api::streaming::Streaming;
 use crate::api::telemetry::Telemetry;
@@ -180,6 +181,11 @@ impl AgentTrustClient {
     /// Federation with external OIDC providers.
     pub fn federation(&self) -> Federation<'_> {
         Federation { client: self }
+    }
+
+    /// The MCP server registry and the AgentTrust MCP proxy.
+    pub fn mcp(&self) -> Mcp<'_> {
+        Mcp { client: self }
     }
 
     /// The same API for synchronous code; safe to call from plain threads

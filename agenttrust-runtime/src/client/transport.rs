@@ -207,7 +207,27 @@ impl Transport {
         body: Option<&B>,
         options: RequestOptions,
     ) -> Result<Answer> {
+        self.send_with_headers(method, url, body, options, &[])
+            .await
+    }
+
+    /// [`send`](Self::send) with per-request headers (the MCP proxy's
+    /// `X-Agent-ID`), passed per call so concurrent calls never share them.
+    pub(crate) async fn send_with_headers<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        options: RequestOptions,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Answer> {
         let mut request = self.http()?.request(method, url);
+        for (name, value) in headers {
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                AgentTrustError::config(format!("`{name}` is not a valid header value"))
+            })?;
+            request = request.header(*name, value);
+        }
         if let Some(key) = self.api_key_header.as_ref().filter(|_| options.with_key) {
             request = request.header("X-API-Key", key.clone());
         }
