@@ -20,10 +20,9 @@ use crate::store::{new_id, rfc3339, Data, Task};
 
 /// JSON-RPC and A2A error codes.
 mod code {
-    pub(super) const PARSE: i64 = -32700;
-    pub(super) const INVALID_REQUEST: i64 = -32600;
-    pub(super) const METHOD_NOT_FOUND: i64 = -32601;
-    pub(super) const INVALID_PARAMS: i64 = -32602;
+    pub(super) use crate::api::jsonrpc::{
+        INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE,
+    };
     /// A2A `TaskNotFoundError`.
     pub(super) const TASK_NOT_FOUND: i64 = -32001;
     /// A2A `TaskNotCancelableError`.
@@ -40,12 +39,10 @@ struct RpcError(i64, String);
 type RpcResult = Result<Value, RpcError>;
 
 fn answer(id: &Value, outcome: RpcResult) -> Json<Value> {
-    Json(match outcome {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(RpcError(code, message)) => {
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
-        }
-    })
+    match outcome {
+        Ok(result) => super::jsonrpc::result(id, result),
+        Err(RpcError(code, message)) => super::jsonrpc::error(id, code, message, None),
+    }
 }
 
 /// The request's `id`, `method` and `params`, or the error to answer.

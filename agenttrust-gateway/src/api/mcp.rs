@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::checks::decide_logged;
+use super::jsonrpc::error as rpc_error;
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{required, Body};
@@ -24,10 +25,9 @@ use crate::store::{new_id, rfc3339, McpServer, ORG_ID};
 
 /// JSON-RPC codes of the proxy's own errors.
 mod code {
-    pub(super) const PARSE: i64 = -32700;
-    pub(super) const INVALID_REQUEST: i64 = -32600;
-    pub(super) const METHOD_NOT_FOUND: i64 = -32601;
-    pub(super) const INVALID_PARAMS: i64 = -32602;
+    pub(super) use crate::api::jsonrpc::{
+        INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE,
+    };
     /// The Guardian refused the call (data: `code`, `approval_id`).
     pub(super) const REFUSED: i64 = -32001;
     /// The upstream server could not be reached or failed.
@@ -95,19 +95,6 @@ pub(crate) async fn remove(
         .remove(&id)
         .ok_or_else(|| ApiError::not_found("MCP server", &id))?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn rpc_error(
-    id: &Value,
-    code: i64,
-    message: impl Into<String>,
-    data: Option<Value>,
-) -> Json<Value> {
-    let mut error = json!({"code": code, "message": message.into()});
-    if let Some(data) = data {
-        error["data"] = data;
-    }
-    Json(json!({"jsonrpc": "2.0", "id": id, "error": error}))
 }
 
 /// `POST /mcp/{server_id}`: `X-Agent-ID` required (400 without it),
@@ -222,7 +209,7 @@ pub(crate) async fn proxy(
         call = call.with_arguments(arguments);
     }
     match forward(&server.url, call).await {
-        Ok(result) => Ok(Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))),
+        Ok(result) => Ok(super::jsonrpc::result(&id, result)),
         Err(Upstream::Rpc(error)) => Ok(rpc_error(&id, error.0, error.1, error.2)),
         Err(Upstream::Failed(why)) => Ok(rpc_error(
             &id,

@@ -8,6 +8,7 @@ mod cards;
 mod checks;
 mod delegations;
 mod federation;
+mod jsonrpc;
 mod mcp;
 mod sessions;
 mod siem;
