@@ -30,8 +30,9 @@ use crate::Effect;
 /// use rmcp::ServiceExt;
 ///
 /// # async fn run(guard: agenttrust_runtime::AgentTrustGuard) -> Result<(), Box<dyn std::error::Error>> {
-/// let command = tokio::process::Command::new("my-mcp-server");
-/// let service = ().serve(rmcp::transport::TokioChildProcess::new(command)?).await?;
+/// // Any rmcp client transport: stdio here, a child process
+/// // (`TokioChildProcess`) or streamable HTTP work the same.
+/// let service = ().serve(rmcp::transport::stdio()).await?;
 /// let files = GuardedClient::builder(service.peer().clone(), guard)
 ///     .server_name("files") // checked as "files.<tool>"
 ///     .effect("write_file", Effect::Destructive)
