@@ -55,7 +55,9 @@ pub(crate) async fn run(mut events: mpsc::Receiver<Value>, state: Weak<Shared>) 
                     }
                 }
             }
-            _ = tick.tick() => {
+            // Partial batches are the only reason to wake: an idle worker
+            // (no destination, or nothing pending) sleeps until an event.
+            _ = tick.tick(), if !pending.is_empty() => {
                 let Some(state) = state.upgrade() else { break };
                 let destinations: HashMap<String, Destination> = active_destinations(&state)
                     .into_iter()
