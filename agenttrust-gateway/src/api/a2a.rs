@@ -80,19 +80,12 @@ fn text_param<'a>(params: &'a Value, key: &str) -> Result<&'a str, RpcError> {
         })
 }
 
-/// An agent that must exist and be active.
+/// An agent that must exist and be active (`Data::active_agent`), as a
+/// JSON-RPC error naming its role.
 fn active(data: &Data, role: &str, id: &str) -> Result<(), RpcError> {
-    match data.agents.get(id) {
-        Some(agent) if agent.is_active() => Ok(()),
-        Some(agent) => Err(RpcError(
-            code::INVALID_PARAMS,
-            format!("{role} agent `{id}` is {}", agent.status),
-        )),
-        None => Err(RpcError(
-            code::INVALID_PARAMS,
-            format!("{role} agent `{id}` does not exist"),
-        )),
-    }
+    data.active_agent(id)
+        .map(|_| ())
+        .map_err(|e| RpcError(code::INVALID_PARAMS, format!("{role}: {}", e.message())))
 }
 
 /// Whether `source` may send to `target`: both active, and a live
