@@ -115,6 +115,20 @@ impl Setup {
         }
     }
 
+    /// The names `list_tools` returns, sorted.
+    async fn listed(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .client
+            .list_tools()
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// What the server received.
     fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap().clone()
@@ -408,15 +422,7 @@ async fn a_users_effect_overrides_the_servers_annotations() {
 async fn list_tools_can_hide_what_the_guardian_denies() {
     let policy = Policy::default().deny_tool("files.write_file");
     let all = Setup::new("list-all", policy.clone(), |b| b).await;
-    let mut names: Vec<String> = all
-        .client
-        .list_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    names.sort();
+    let names = all.listed().await;
     assert_eq!(
         names,
         ["delete_file", "list_files", "read_file", "write_file"]
@@ -424,15 +430,7 @@ async fn list_tools_can_hide_what_the_guardian_denies() {
     assert!(all.checks().is_empty(), "a plain listing checks nothing");
 
     let filtered = Setup::new("list-allowed", policy, |b| b.hide_denied_tools(true)).await;
-    let mut names: Vec<String> = filtered
-        .client
-        .list_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
-    names.sort();
+    let names = filtered.listed().await;
     // delete_file needs an approval: still listed, since it can run once approved.
     assert_eq!(names, ["delete_file", "list_files", "read_file"]);
     assert!(filtered.calls().is_empty());

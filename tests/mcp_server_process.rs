@@ -9,10 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 fn command() -> Command {
-    let mut command = Command::new(common::example("mcp_server"));
-    for var in agenttrust::AGENTTRUST_VARS {
-        command.env_remove(var);
-    }
+    let mut command = common::unconfigured("mcp_server");
     command.arg(std::env::temp_dir());
     command
 }
@@ -80,18 +77,7 @@ fn with_no_configuration_it_says_it_uses_an_embedded_gateway() {
 
 #[test]
 fn the_mcp_client_example_guards_its_calls_to_the_server_process() {
-    let mut command = Command::new(common::example("mcp_client"));
-    for var in agenttrust::AGENTTRUST_VARS {
-        command.env_remove(var);
-    }
-    let output = command
-        .arg(common::example("mcp_server"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("the example runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let stdout = common::run_unconfigured("mcp_client", &[common::example("mcp_server")]);
     for line in [
         "  delete_file  destructive",
         "  list_files   read",
@@ -103,10 +89,7 @@ fn the_mcp_client_example_guards_its_calls_to_the_server_process() {
         "telemetry: Delivered",
         "  delete_file success=true",
     ] {
-        assert!(
-            stdout.contains(line),
-            "missing {line:?} in:\n{stdout}\n{stderr}"
-        );
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
     }
     // The refused first delete_file is not reported: three events.
     assert_eq!(stdout.matches(" success=").count(), 3, "{stdout}");

@@ -4,21 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn the_example_exports_one_span_per_guarded_call_with_its_decision() {
-    let mut command = Command::new(common::example("otel"));
-    for var in agenttrust::AGENTTRUST_VARS {
-        command.env_remove(var);
-    }
-    let output = command.output().expect("the example runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = common::run_unconfigured::<&str>("otel", &[]);
     assert_eq!(
         stdout.matches("Name         : agenttrust.guard").count(),
         3,

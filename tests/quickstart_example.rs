@@ -4,21 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn the_quickstart_waits_for_the_approval_and_finishes() {
-    let mut command = Command::new(common::example("quickstart"));
-    for var in agenttrust::AGENTTRUST_VARS {
-        command.env_remove(var);
-    }
-    let output = command.output().expect("the example runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = common::run_unconfigured::<&str>("quickstart", &[]);
     assert!(
         stdout.contains("rotate_keys()              -> denied"),
         "{stdout}"

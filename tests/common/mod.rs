@@ -69,3 +69,30 @@ pub fn example(name: &str) -> std::path::PathBuf {
     dir.join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
+
+/// Example `name` as a user with nothing configured runs it: every
+/// `AGENTTRUST_*` variable removed.
+pub fn unconfigured(name: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(example(name));
+    for var in agenttrust::AGENTTRUST_VARS {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// Runs [`unconfigured`] example `name` with `args` and no stdin, asserts
+/// it succeeded (its output in the message otherwise), and returns its stdout.
+pub fn run_unconfigured<S: AsRef<std::ffi::OsStr>>(name: &str, args: &[S]) -> String {
+    let output = unconfigured(name)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{name}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
