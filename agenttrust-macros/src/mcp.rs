@@ -44,10 +44,11 @@ pub(crate) fn rewrite_tool_attr(
     annotate: bool,
     errors: &mut Vec<syn::Error>,
 ) -> ToolAttr {
-    let description = doc_description(&function.attrs);
-    let Some(attr) = function.attrs.iter_mut().find(|a| is_rmcp_tool(a)) else {
+    // Most guarded fns have no `#[tool]`: nothing else is computed for them.
+    let Some(index) = function.attrs.iter().position(is_rmcp_tool) else {
         return ToolAttr::default();
     };
+    let attr = &function.attrs[index];
     let path = attr.path().clone();
     let mut metas = match &attr.meta {
         Meta::Path(_) => Metas::new(),
@@ -71,11 +72,12 @@ pub(crate) fn rewrite_tool_attr(
     if errors.len() > before {
         return found;
     }
-    if let Some(description) = description {
-        if !metas.iter().any(|m| m.path().is_ident("description")) {
+    if !metas.iter().any(|m| m.path().is_ident("description")) {
+        if let Some(description) = doc_description(&function.attrs) {
             metas.push(syn::parse_quote!(description = #description));
         }
     }
+    let attr = &mut function.attrs[index];
     let style = attr.style;
     *attr = Attribute {
         pound_token: attr.pound_token,
@@ -89,16 +91,12 @@ pub(crate) fn rewrite_tool_attr(
 /// `#[tool]` or `#[rmcp::tool]` (`#[tool_router]` finds tools by the last
 /// segment `tool` too).
 fn is_rmcp_tool(attr: &Attribute) -> bool {
-    let segments: Vec<String> = attr
-        .path()
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    matches!(
-        segments.iter().map(String::as_str).collect::<Vec<_>>()[..],
-        ["tool"] | ["rmcp", "tool"]
-    )
+    let mut segments = attr.path().segments.iter().map(|s| &s.ident);
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some(only), None, _) => only == "tool",
+        (Some(first), Some(second), None) => first == "rmcp" && second == "tool",
+        _ => false,
+    }
 }
 
 fn string_value(meta: &Meta, key: &str) -> Option<LitStr> {
