@@ -77,12 +77,18 @@ fn slack_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-async fn deliver(url: String, mut messages: mpsc::Receiver<Value>) {
-    let http = reqwest::Client::builder()
+/// The client of the gateway's outgoing webhooks (notifications, SIEM
+/// deliveries): a bounded wait, and redirects never followed.
+pub(crate) fn webhook_client() -> reqwest::Client {
+    reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+async fn deliver(url: String, mut messages: mpsc::Receiver<Value>) {
+    let http = webhook_client();
     while let Some(message) = messages.recv().await {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=ATTEMPTS {

@@ -132,11 +132,8 @@ pub(crate) async fn deliver(
     events: Vec<Value>,
 ) -> Delivery {
     let (body, content_type) = body(&destination.destination_type, &events);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default();
+    // One client per gateway: its connections live on the gateway's runtime.
+    let http = state.siem_http.get_or_init(crate::notify::webhook_client);
     let mut backoff = FIRST_BACKOFF;
     let mut outcome = (None, None);
     let mut attempts = 0;

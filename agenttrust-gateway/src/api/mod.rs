@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     /// The key workload tokens are signed with.
     pub(crate) token_keys: wimse::TokenKeys,
+    /// The HTTP client of SIEM deliveries, made at the first one.
+    pub(crate) siem_http: std::sync::OnceLock<reqwest::Client>,
     api_key: String,
 }
 
@@ -70,6 +72,7 @@ pub(crate) fn router(
         ui_sessions: crate::ui::UiSessions::default(),
         base_url,
         token_keys,
+        siem_http: std::sync::OnceLock::new(),
         api_key,
     });
     tokio::spawn(crate::siem::run(audit_events, Arc::downgrade(&state)));
