@@ -8,12 +8,12 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 use crate::api::telemetry::{event_type, ReportBody};
 use crate::background;
@@ -207,8 +207,11 @@ pub(crate) enum Message {
     Flush,
 }
 
+/// What the client side and the worker share.
 #[derive(Default)]
-struct Counters {
+struct Shared {
+    /// Accepted and not yet resolved: in the channel or in the worker's
+    /// batch buffer. The worker parks without a timer only when it is zero.
     pending: AtomicU64,
     accepted: AtomicU64,
     sent: AtomicU64,
@@ -216,13 +219,24 @@ struct Counters {
     failed_posts: AtomicU64,
     /// Set at the first drop of an outage (logged once), cleared when a
     /// post succeeds again.
-    dropping: std::sync::atomic::AtomicBool,
+    dropping: AtomicBool,
+    /// Set by the worker while it waits with no timer armed: only then
+    /// does an event into an empty queue have to wake it.
+    idle: AtomicBool,
+    /// Wakes the worker. A report fires it only when it fills a batch, or
+    /// when it is the first event while the worker is idle (see
+    /// [`Pipeline::enqueue`]); everything else waits for the worker's own
+    /// timer, so a stream of reports costs one cross-thread wake per batch,
+    /// not one per report.
+    wake: Notify,
+    /// How often a report woke the worker (tests pin one wake per batch).
+    report_wakes: AtomicU64,
 }
 
 /// The client side of the pipeline: cheap to enqueue into, shut down on drop.
 pub(crate) struct Pipeline {
     tx: Option<mpsc::UnboundedSender<Message>>,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
     resolved: watch::Receiver<u64>,
     capacity: u64,
     exited: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
@@ -235,16 +249,16 @@ impl Pipeline {
         let (tx, rx) = mpsc::unbounded_channel();
         let (resolved_tx, resolved) = watch::channel(0);
         let (exited_tx, exited) = std::sync::mpsc::channel();
-        let counters = Arc::new(Counters::default());
+        let shared = Arc::new(Shared::default());
         let worker = Worker {
             transport,
             rx,
-            counters: counters.clone(),
+            shared: shared.clone(),
             resolved: resolved_tx,
             resolved_count: 0,
             config: config.clone(),
             buffer: VecDeque::with_capacity(MAX_BATCH),
-            oldest: None,
+            deadline: None,
             flush_requested: false,
             closed_at: None,
         };
@@ -254,7 +268,7 @@ impl Pipeline {
         });
         Ok(Self {
             tx: Some(tx),
-            counters,
+            shared,
             resolved,
             capacity: config.capacity as u64,
             exited: std::sync::Mutex::new(exited),
@@ -263,10 +277,15 @@ impl Pipeline {
     }
 
     /// Enqueues an event; returns `false` (and counts it dropped) when the
-    /// queue is full or the worker is gone. Never blocks, never does I/O.
+    /// queue is full or the worker is gone. Never blocks, never does I/O,
+    /// and wakes the worker only when this event fills a batch or is the
+    /// first one while the worker is idle.
     pub(crate) fn enqueue(&self, event: QueuedEvent) -> bool {
-        let c = &self.counters;
-        if c.pending.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+        let c = &self.shared;
+        // SeqCst: pairs with the worker's `idle` store and `pending` load
+        // before it parks (see `Worker::park`).
+        let before = c.pending.fetch_add(1, Ordering::SeqCst);
+        if before >= self.capacity {
             c.pending.fetch_sub(1, Ordering::AcqRel);
             c.dropped.fetch_add(1, Ordering::Relaxed);
             if !c.dropping.swap(true, Ordering::AcqRel) {
@@ -288,21 +307,29 @@ impl Pipeline {
             c.pending.fetch_sub(1, Ordering::AcqRel);
             c.dropped.fetch_add(1, Ordering::Relaxed);
             c.accepted.fetch_sub(1, Ordering::AcqRel);
+            return false;
         }
-        sent
+        let fills_a_batch = (before + 1) % MAX_BATCH as u64 == 0;
+        // Only an idle worker has no timer that would find this event.
+        if fills_a_batch || (before == 0 && c.idle.swap(false, Ordering::SeqCst)) {
+            c.report_wakes.fetch_add(1, Ordering::Relaxed);
+            c.wake.notify_one();
+        }
+        true
     }
 
     /// Asks the worker to send what it holds now, without waiting.
     pub(crate) fn nudge(&self) {
         if let Some(tx) = &self.tx {
             let _ = tx.send(Message::Flush);
+            self.shared.wake.notify_one();
         }
     }
 
     /// Waits until everything accepted before this call is handled, or the
     /// deadline passes.
     pub(crate) async fn flush(&self, timeout: Duration) -> FlushOutcome {
-        let target = self.counters.accepted.load(Ordering::Acquire);
+        let target = self.shared.accepted.load(Ordering::Acquire);
         self.nudge();
         let mut resolved = self.resolved.clone();
         let reached = tokio::time::timeout(timeout, async {
@@ -319,8 +346,14 @@ impl Pipeline {
         }
     }
 
+    /// How often a report woke the worker.
+    #[cfg(test)]
+    pub(crate) fn report_wakes(&self) -> u64 {
+        self.shared.report_wakes.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn stats(&self) -> TelemetryStats {
-        let c = &self.counters;
+        let c = &self.shared;
         TelemetryStats {
             queued: c.pending.load(Ordering::Acquire),
             sent: c.sent.load(Ordering::Relaxed),
@@ -334,10 +367,11 @@ impl Drop for Pipeline {
     fn drop(&mut self) {
         // Closing the channel tells the worker to deliver what it holds and exit.
         drop(self.tx.take());
+        self.shared.wake.notify_one();
         // Outside an async context, give it a bounded moment so a program that
         // just returns from main does not lose its last events. Inside one,
         // never block: the worker carries on by itself on the I/O runtime.
-        if self.counters.pending.load(Ordering::Acquire) > 0 && !background::in_async_context() {
+        if self.shared.pending.load(Ordering::Acquire) > 0 && !background::in_async_context() {
             if let Ok(exited) = self.exited.get_mut() {
                 let _ = exited.recv_timeout(self.drop_timeout);
             }
@@ -367,12 +401,14 @@ fn rfc3339_in_place<S: serde::Serializer>(at_ms: &u64, s: S) -> Result<S::Ok, S:
 struct Worker {
     transport: Arc<Transport>,
     rx: mpsc::UnboundedReceiver<Message>,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
     resolved: watch::Sender<u64>,
     resolved_count: u64,
     config: TelemetryConfig,
     buffer: VecDeque<QueuedEvent>,
-    oldest: Option<Instant>,
+    /// When what waits now (buffered, or still in the channel) must be
+    /// posted; `None` while idle.
+    deadline: Option<Instant>,
     flush_requested: bool,
     closed_at: Option<Instant>,
 }
@@ -386,6 +422,9 @@ enum PostResult {
 impl Worker {
     async fn run(mut self) {
         let mut backoff = self.config.initial_backoff;
+        // One timer, re-armed per batch (never one per event).
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
         loop {
             self.drain_channel();
             if self.buffer.is_empty() {
@@ -393,27 +432,29 @@ impl Worker {
                 if self.closed_at.is_some() {
                     return;
                 }
-                match self.rx.recv().await {
-                    Some(message) => self.accept(message),
-                    None => self.closed_at = Some(Instant::now()),
-                }
+                self.wait_for_events(timer.as_mut()).await;
                 continue;
             }
+            let deadline = *self
+                .deadline
+                .get_or_insert_with(|| Instant::now() + self.config.flush_interval);
             if !self.batch_due() {
-                let deadline =
-                    self.oldest.unwrap_or_else(Instant::now) + self.config.flush_interval;
+                timer.as_mut().reset(deadline.into());
+                let shared = self.shared.clone();
                 tokio::select! {
-                    message = self.rx.recv() => match message {
-                        Some(message) => self.accept(message),
-                        None => self.closed_at = Some(Instant::now()),
-                    },
-                    () = tokio::time::sleep_until(deadline.into()) => {}
+                    () = shared.wake.notified() => {}
+                    () = timer.as_mut() => {}
                 }
                 continue;
             }
             match self.post_batch().await {
                 PostResult::Delivered | PostResult::Rejected => {
-                    backoff = self.config.initial_backoff
+                    backoff = self.config.initial_backoff;
+                    if self.buffer.is_empty() {
+                        // Whatever comes next arrives from now on: one
+                        // interval from now is soon enough for all of it.
+                        self.deadline = Some(Instant::now() + self.config.flush_interval);
+                    }
                 }
                 PostResult::Retry => {
                     if self.gave_up() {
@@ -427,14 +468,36 @@ impl Worker {
         }
     }
 
+    /// With nothing buffered: sleeps until the current deadline (events
+    /// that arrive meanwhile do not wake it, the timer finds them), or,
+    /// with no deadline left, parks until a report wakes it.
+    async fn wait_for_events(&mut self, mut timer: std::pin::Pin<&mut tokio::time::Sleep>) {
+        let shared = self.shared.clone();
+        if let Some(deadline) = self.deadline.filter(|d| *d > Instant::now()) {
+            timer.as_mut().reset(deadline.into());
+            tokio::select! {
+                () = shared.wake.notified() => {}
+                () = timer.as_mut() => {}
+            }
+            return;
+        }
+        // Idle. SeqCst on both sides: either a report sees `idle` set and
+        // wakes the worker, or the worker sees its `pending` count and does
+        // not park without a timer.
+        shared.idle.store(true, Ordering::SeqCst);
+        if shared.pending.load(Ordering::SeqCst) == 0 {
+            self.deadline = None;
+            shared.wake.notified().await;
+        } else {
+            // An event is on its way into the channel: look again soon.
+            self.deadline = Some(Instant::now() + self.config.flush_interval);
+        }
+        shared.idle.store(false, Ordering::SeqCst);
+    }
+
     fn accept(&mut self, message: Message) {
         match message {
-            Message::Event(event) => {
-                if self.buffer.is_empty() {
-                    self.oldest = Some(Instant::now());
-                }
-                self.buffer.push_back(event);
-            }
+            Message::Event(event) => self.buffer.push_back(event),
             Message::Flush => self.flush_requested = true,
         }
     }
@@ -458,7 +521,7 @@ impl Worker {
     /// Ten events a post, or up to `backlog_batch` while more than that wait.
     fn batch_limit(&self) -> usize {
         let waiting =
-            usize::try_from(self.counters.pending.load(Ordering::Acquire)).unwrap_or(usize::MAX);
+            usize::try_from(self.shared.pending.load(Ordering::Acquire)).unwrap_or(usize::MAX);
         if waiting > self.config.backlog_batch {
             self.config.backlog_batch
         } else {
@@ -470,9 +533,7 @@ impl Worker {
         self.buffer.len() >= MAX_BATCH
             || self.flush_requested
             || self.closed_at.is_some()
-            || self
-                .oldest
-                .is_some_and(|t| t.elapsed() >= self.config.flush_interval)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     fn gave_up(&self) -> bool {
@@ -520,10 +581,10 @@ impl Worker {
         drop(events);
         match outcome {
             Ok(_) => {
-                self.counters.sent.fetch_add(len as u64, Ordering::Relaxed);
-                if self.counters.dropping.swap(false, Ordering::AcqRel) {
+                self.shared.sent.fetch_add(len as u64, Ordering::Relaxed);
+                if self.shared.dropping.swap(false, Ordering::AcqRel) {
                     tracing::warn!(
-                        dropped_so_far = self.counters.dropped.load(Ordering::Relaxed),
+                        dropped_so_far = self.shared.dropped.load(Ordering::Relaxed),
                         "telemetry delivery resumed"
                     );
                 }
@@ -531,15 +592,13 @@ impl Worker {
                 PostResult::Delivered
             }
             Err(error) if error.is_unavailable() => {
-                self.counters.failed_posts.fetch_add(1, Ordering::Relaxed);
+                self.shared.failed_posts.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%error, events = len, "telemetry post failed; will retry");
                 PostResult::Retry
             }
             Err(error) => {
-                self.counters.failed_posts.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .dropped
-                    .fetch_add(len as u64, Ordering::Relaxed);
+                self.shared.failed_posts.fetch_add(1, Ordering::Relaxed);
+                self.shared.dropped.fetch_add(len as u64, Ordering::Relaxed);
                 tracing::warn!(%error, events = len, "gateway rejected telemetry; events dropped");
                 self.resolve(len);
                 PostResult::Rejected
@@ -549,14 +608,7 @@ impl Worker {
 
     fn resolve(&mut self, len: usize) {
         self.buffer.drain(..len);
-        self.oldest = if self.buffer.is_empty() {
-            None
-        } else {
-            self.oldest
-        };
-        self.counters
-            .pending
-            .fetch_sub(len as u64, Ordering::AcqRel);
+        self.shared.pending.fetch_sub(len as u64, Ordering::AcqRel);
         self.resolved_count += len as u64;
         self.resolved.send_replace(self.resolved_count);
     }
@@ -570,13 +622,79 @@ impl Worker {
             }
         }
         let len = self.buffer.len();
-        self.counters
-            .dropped
-            .fetch_add(len as u64, Ordering::Relaxed);
+        self.shared.dropped.fetch_add(len as u64, Ordering::Relaxed);
         tracing::warn!(
             events = len,
             "telemetry undelivered at shutdown; events dropped"
         );
         self.resolve(len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use crate::{AgentTrustClient, AgentTrustGuard, TelemetryConfig};
+
+    async fn client(server: &MockServer, flush_interval: Duration) -> AgentTrustClient {
+        Mock::given(method("POST"))
+            .and(path("/api/v1/telemetry/report"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(server)
+            .await;
+        AgentTrustClient::builder()
+            .base_url(server.uri())
+            .api_key("k")
+            .telemetry(TelemetryConfig::default().flush_interval(flush_interval))
+            .build()
+            .unwrap()
+    }
+
+    /// The worker sleeps through the reports of a batch: the report that
+    /// fills it wakes the worker, the others wait for it (the first one
+    /// wakes it from idle).
+    #[tokio::test]
+    async fn reports_wake_the_worker_once_per_batch_not_once_per_event() {
+        let server = MockServer::start().await;
+        let client = client(&server, Duration::from_secs(60)).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        for i in 0..95 {
+            assert!(guard.report("tool", true, i));
+            // Let the worker run between reports, as between real calls.
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while client.telemetry_stats().sent < 90 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let stats = client.telemetry_stats();
+        // Nine full batches went without a flush; five wait for the timer.
+        assert_eq!((stats.sent, stats.queued), (90, 5));
+        let wakes = client.pipeline().report_wakes();
+        assert!((9..=19).contains(&wakes), "{wakes} wakes for 95 reports");
+    }
+
+    /// An idle worker (no timer armed) is woken by the first report, so
+    /// the flush interval still bounds its wait.
+    #[tokio::test]
+    async fn the_first_report_after_idle_is_sent_within_the_flush_interval() {
+        let server = MockServer::start().await;
+        let client = client(&server, Duration::from_millis(100)).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        for round in 1..=3u64 {
+            assert!(guard.report("tool", true, 1));
+            let start = std::time::Instant::now();
+            while client.telemetry_stats().sent < round && start.elapsed() < Duration::from_secs(5)
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            assert_eq!(client.telemetry_stats().sent, round);
+            // Long enough for the worker's own timer to end and go idle.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }

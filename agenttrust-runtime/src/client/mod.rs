@@ -109,6 +109,11 @@ impl AgentTrustClient {
         })
     }
 
+    #[cfg(test)]
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipeline
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         self.inner.transport.base_url()
