@@ -221,6 +221,30 @@ impl Transport {
         options: RequestOptions,
         headers: &[(&'static str, &str)],
     ) -> Result<Answer> {
+        let bytes = match body {
+            Some(body) => {
+                // Check and report bodies fit in 256 bytes per event; start there.
+                let mut bytes = Vec::with_capacity(256);
+                serde_json::to_writer(&mut bytes, body).map_err(|e| AgentTrustError::Config {
+                    message: format!("could not encode the request body: {e}"),
+                })?;
+                Some(bytes)
+            }
+            None => None,
+        };
+        self.send_bytes(method, url, bytes, options, headers).await
+    }
+
+    /// [`send_with_headers`](Self::send_with_headers) of a body already
+    /// encoded as JSON (the guard's check bodies are mostly pre-encoded).
+    pub(crate) async fn send_bytes(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        options: RequestOptions,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Answer> {
         let mut request = self.http()?.request(method, url);
         for (name, value) in headers {
             let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
@@ -234,12 +258,7 @@ impl Transport {
         if let Some(timeout) = options.timeout {
             request = request.timeout(timeout);
         }
-        if let Some(body) = body {
-            // Check and report bodies fit in 256 bytes per event; start there.
-            let mut bytes = Vec::with_capacity(256);
-            serde_json::to_writer(&mut bytes, body).map_err(|e| AgentTrustError::Config {
-                message: format!("could not encode the request body: {e}"),
-            })?;
+        if let Some(bytes) = body {
             request = request.body(bytes);
         }
         let mut response = request.send().await.map_err(network_error)?;

@@ -1,9 +1,10 @@
 //! Turning a Guardian answer (or the failure to get one) into a decision,
 //! and recording it: the call's span, its events, the client's counters.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use crate::api::actions::{ActionCheckRequest, ActionCheckResult};
+use crate::api::actions::{decode_verdict, Verdict};
 use crate::client::AgentTrustClient;
 use crate::error::{AgentTrustError, Result};
 use crate::guard::span;
@@ -177,10 +178,14 @@ impl Decision {
     /// Reads a check result. Elevation is honoured even when `allowed` is
     /// also true (the safe reading of a contradictory answer), and an
     /// elevation without an approval id is a protocol error (defect D7).
-    pub(crate) fn from_result(result: ActionCheckResult) -> Result<Decision> {
-        let reason = result.reason.filter(|r| !r.is_empty());
-        if result.elevation_required {
-            let approval_id = result
+    pub(crate) fn from_verdict(verdict: Verdict<'_>) -> Result<Decision> {
+        let reason = verdict
+            .reason
+            .filter(|r| !r.is_empty())
+            .map(Cow::into_owned);
+        let check_id = verdict.check_id.map(Cow::into_owned);
+        if verdict.elevation_required {
+            let approval_id = verdict
                 .approval_id
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| AgentTrustError::Protocol {
@@ -188,21 +193,35 @@ impl Decision {
                 })?;
             return Ok(Decision::ElevationRequired {
                 reason: reason.unwrap_or_else(|| "elevation required".into()),
-                approval_id,
-                check_id: result.check_id,
+                approval_id: approval_id.into_owned(),
+                check_id,
             });
         }
-        if result.allowed {
-            Ok(Decision::Allowed {
-                check_id: result.check_id,
-                reason,
-            })
+        if verdict.allowed {
+            Ok(Decision::Allowed { check_id, reason })
         } else {
             Ok(Decision::Denied {
                 reason: reason.unwrap_or_else(|| "denied by the Guardian".into()),
-                check_id: result.check_id,
+                check_id,
             })
         }
+    }
+}
+
+/// A check that got no verdict: unavailability fails open only when
+/// configured to, and is `GuardianUnavailable` otherwise; every other error
+/// stays what it is.
+fn unanswered(error: AgentTrustError, policy: CheckPolicy) -> Result<Decision> {
+    if !error.is_unavailable() {
+        Err(error)
+    } else if policy.fail_open {
+        Ok(Decision::FailedOpen {
+            cause: error.to_string(),
+        })
+    } else {
+        Err(AgentTrustError::GuardianUnavailable {
+            message: error.to_string(),
+        })
     }
 }
 
@@ -225,35 +244,38 @@ pub(crate) struct CheckPolicy {
 /// decision but an allow, and in the client's counters.
 pub(crate) async fn decide(
     client: &AgentTrustClient,
-    request: &ActionCheckRequest<'_>,
+    tool: &str,
+    request: Vec<u8>,
     policy: CheckPolicy,
     span: &tracing::Span,
 ) -> Result<Decision> {
     let started = Instant::now();
-    let answer = client.actions().check_within(request, policy.timeout).await;
-    let outcome = match answer {
-        Ok(result) => {
-            let measured = started.elapsed();
-            client.check_stats().guardian_latency(measured);
-            span::record_answer(span, &result, measured);
-            Decision::from_result(result).map(|d| if policy.enforce { d } else { d.monitored() })
-        }
-        Err(error) if error.is_unavailable() && policy.fail_open => Ok(Decision::FailedOpen {
-            cause: error.to_string(),
-        }),
-        Err(error) if error.is_unavailable() => Err(AgentTrustError::GuardianUnavailable {
-            message: error.to_string(),
-        }),
-        Err(error) => Err(error),
+    let body = client
+        .actions()
+        .check_encoded(request, policy.timeout)
+        .await;
+    let outcome = match body {
+        Err(error) => unanswered(error, policy),
+        // The verdict borrows from the body, which lives in this arm.
+        Ok(body) => match decode_verdict(&body) {
+            Ok(verdict) => {
+                let measured = started.elapsed();
+                client.check_stats().guardian_latency(measured);
+                span::record_answer(span, &verdict, measured);
+                Decision::from_verdict(verdict)
+                    .map(|d| if policy.enforce { d } else { d.monitored() })
+            }
+            Err(error) => unanswered(error, policy),
+        },
     };
     match &outcome {
         Ok(decision) => {
             client.check_stats().decision(decision);
-            span::record_decision(span, request.action_name, decision);
+            span::record_decision(span, tool, decision);
         }
         Err(error) => {
             client.check_stats().error(error.code());
-            span::record_error(span, request.action_name, error.code());
+            span::record_error(span, tool, error.code());
         }
     }
     outcome
@@ -262,7 +284,7 @@ pub(crate) async fn decide(
 #[cfg(test)]
 mod tests {
     use super::Decision;
-    use crate::api::actions::ActionCheckResult;
+    use crate::api::actions::Verdict;
 
     fn allowed() -> Decision {
         Decision::Allowed {
@@ -363,9 +385,7 @@ mod tests {
 
     #[test]
     fn reading_a_check_result() {
-        let read = |json: &str| {
-            Decision::from_result(serde_json::from_str::<ActionCheckResult>(json).unwrap())
-        };
+        let read = |json: &str| Decision::from_verdict(Verdict::decode(json.as_bytes()).unwrap());
         assert_eq!(
             read(r#"{"allowed":true,"check_id":"chk"}"#).unwrap(),
             Decision::Allowed {

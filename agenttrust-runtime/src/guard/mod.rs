@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use std::future::Future;
 
-use crate::api::actions::ActionCheckRequest;
+use crate::api::actions::CheckPrefix;
 use crate::client::AgentTrustClient;
 use crate::error::{AgentTrustError, Result};
 use crate::pipeline::{FlushOutcome, Origin, QueuedEvent};
@@ -52,6 +52,8 @@ struct GuardInner {
     client: AgentTrustClient,
     /// The agent and session, shared with every event this guard reports.
     origin: Arc<Origin>,
+    /// The agent and session as the head of every check body, encoded once.
+    check_prefix: CheckPrefix,
     block_on_deny: bool,
     fail_open: bool,
     action_effect: Option<Cow<'static, str>>,
@@ -139,14 +141,16 @@ impl AgentTrustGuardBuilder {
 
     /// Builds the guard.
     pub fn build(self) -> AgentTrustGuard {
+        let origin = Origin {
+            agent_id: self.agent_id,
+            session_id: self
+                .session_id
+                .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string())),
+        };
         let inner = GuardInner {
             client: self.client,
-            origin: Arc::new(Origin {
-                agent_id: self.agent_id,
-                session_id: self
-                    .session_id
-                    .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().to_string())),
-            }),
+            check_prefix: CheckPrefix::new(&origin.agent_id, &origin.session_id),
+            origin: Arc::new(origin),
             block_on_deny: self.block_on_deny,
             fail_open: self.fail_open,
             action_effect: self.action_effect,
@@ -204,21 +208,6 @@ impl AgentTrustGuard {
         &self.inner.client
     }
 
-    fn request<'a>(
-        &'a self,
-        tool: &'a str,
-        summary: Option<&'a str>,
-        effect: Option<&'a str>,
-    ) -> ActionCheckRequest<'a> {
-        ActionCheckRequest {
-            agent_id: &self.inner.origin.agent_id,
-            action_name: tool,
-            action_effect: effect.or(self.inner.action_effect.as_deref()),
-            session_id: Some(&self.inner.origin.session_id),
-            action_input_summary: summary,
-        }
-    }
-
     /// The span of a call of `tool`, with this guard's agent and session.
     fn span(&self, tool: &str, effect: Option<&str>, summary: Option<&str>) -> tracing::Span {
         let effect = effect.or(self.inner.action_effect.as_deref());
@@ -246,8 +235,9 @@ impl AgentTrustGuard {
             enforce: overrides.enforce.unwrap_or(self.inner.block_on_deny),
             timeout: self.inner.check_timeout,
         };
-        let request = self.request(tool, summary, effect);
-        decision::decide(&self.inner.client, &request, policy, span)
+        let effect = effect.or(self.inner.action_effect.as_deref());
+        let request = self.inner.check_prefix.body(tool, effect, summary);
+        decision::decide(&self.inner.client, tool, request, policy, span)
             .instrument(span.clone())
             .await
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tracing::field::Empty;
 use tracing::Span;
 
-use crate::api::actions::ActionCheckResult;
+use crate::api::actions::Verdict;
 use crate::guard::Decision;
 
 /// The target spans and events use: filter with `agenttrust_runtime=info`.
@@ -55,7 +55,7 @@ pub(crate) fn record_origin(span: &Span, agent_id: &str, session_id: &str) {
 }
 
 /// What the Guardian's answer says beyond the decision.
-pub(crate) fn record_answer(span: &Span, answer: &ActionCheckResult, measured: Duration) {
+pub(crate) fn record_answer(span: &Span, answer: &Verdict<'_>, measured: Duration) {
     if span.is_disabled() {
         return;
     }
