@@ -40,6 +40,7 @@ mod guard;
 mod integrations;
 mod manifest;
 mod pipeline;
+mod report_encoder;
 mod runtime;
 mod summary;
 #[cfg(feature = "testing")]

@@ -12,13 +12,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use reqwest::Method;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::api::telemetry::{event_type, ReportBody};
 use crate::background;
 use crate::client::transport::Transport;
 use crate::error::Result;
+use crate::report_encoder;
 
 /// The most events one report carries while the queue is short (the
 /// official guards' batch, PROTOCOL.md §19.3).
@@ -379,25 +379,6 @@ impl Drop for Pipeline {
     }
 }
 
-/// The wire form of one event, borrowed from the queue.
-#[derive(Serialize)]
-struct WireEvent<'a> {
-    event_type: &'static str,
-    tool_name: &'a str,
-    duration_ms: u64,
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_type: Option<&'a str>,
-    #[serde(serialize_with = "rfc3339_in_place")]
-    timestamp: u64,
-}
-
-/// Writes the RFC 3339 time straight into the JSON, without a `String`.
-fn rfc3339_in_place<S: serde::Serializer>(at_ms: &u64, s: S) -> Result<S::Ok, S::Error> {
-    let time = SystemTime::UNIX_EPOCH + Duration::from_millis(*at_ms);
-    s.collect_str(&humantime::format_rfc3339_millis(time))
-}
-
 struct Worker {
     transport: Arc<Transport>,
     rx: mpsc::UnboundedReceiver<Message>,
@@ -559,26 +540,12 @@ impl Worker {
             .iter()
             .take_while(|e| Arc::ptr_eq(&e.origin, &origin) || e.origin == origin)
             .count();
-        let events: Vec<WireEvent<'_>> = self
-            .buffer
-            .iter()
-            .take(len)
-            .map(|e| WireEvent {
-                event_type: event_type(e.success),
-                tool_name: &e.tool_name,
-                duration_ms: e.duration_ms,
-                success: e.success,
-                error_type: e.error_type.as_deref(),
-                timestamp: e.at_ms,
-            })
-            .collect();
-        let body = ReportBody {
-            agent_id: &origin.agent_id,
-            session_id: &origin.session_id,
-            events: &events,
-        };
-        let outcome = self.transport.report(&body).await;
-        drop(events);
+        let bytes = report_encoder::encode(&origin, self.buffer.iter().take(len));
+        // The answer's body says nothing the worker needs: a 2xx is a delivery.
+        let t = &self.transport;
+        let outcome = t
+            .send_bytes(Method::POST, t.report_url(), Some(bytes), t.options(), &[])
+            .await;
         match outcome {
             Ok(_) => {
                 self.shared.sent.fetch_add(len as u64, Ordering::Relaxed);
