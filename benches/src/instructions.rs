@@ -48,14 +48,10 @@ pub fn run_child(args: &[String]) {
     let runtime = Runtime::builder(client, agent.clone()).build();
     match target.as_str() {
         "floor_async" => {
-            let http = reqwest::Client::new();
+            let http = crate::floor::client();
             crate::current_thread().block_on(async {
                 for _ in 0..calls {
-                    let resp = crate::floor_post(&http, &check_url, key, &body)
-                        .send()
-                        .await
-                        .expect("post");
-                    let _ = resp.bytes().await;
+                    crate::floor::call(&http, &check_url, key, &body).await;
                 }
             });
         }
@@ -74,9 +70,9 @@ pub fn run_child(args: &[String]) {
             }
         }
         "floor_blocking" => {
-            let http = reqwest::blocking::Client::new();
+            let http = crate::floor::blocking_client();
             for _ in 0..calls {
-                crate::floor_post_blocking(&http, &check_url, key, &body);
+                crate::floor::call_blocking(&http, &check_url, key, &body);
             }
         }
         _ => with_runtime(&runtime, || {

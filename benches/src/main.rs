@@ -2,7 +2,7 @@
 //! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
 //! and the official `agenttrustid` SDK's check-then-report guard.
 //!
-//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing] [--only-instructions]`
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing] [--only-instructions] [--only-latency] [--reps N] [--calls N] [--rounds N]`
 //!
 //! Prints one table per gateway latency (0 and 1 ms) with medians over
 //! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
@@ -11,9 +11,11 @@
 
 mod burst;
 mod compile_cost;
+mod floor;
 mod instructions;
 mod observability;
 mod stats;
+mod targets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,6 +41,7 @@ pub fn guarded_sync() -> Result<(), AgentTrustError> {
 pub struct Settings {
     quick: bool,
     reps: usize,
+    rounds: usize,
     calls: usize,
     json_path: String,
     compile: bool,
@@ -47,6 +50,7 @@ pub struct Settings {
     only_burst: bool,
     only_tracing: bool,
     only_instructions: bool,
+    only_latency: bool,
     burst: bool,
 }
 
@@ -64,10 +68,13 @@ impl Settings {
             quick,
             reps: value("--reps")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(if quick { 3 } else { 5 }),
+                .unwrap_or(if quick { 5 } else { 10 }),
+            rounds: value("--rounds")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(if quick { 2 } else { 3 }),
             calls: value("--calls")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(if quick { 500 } else { 2_000 }),
+                .unwrap_or(if quick { 400 } else { 1_000 }),
             json_path: value("--json").unwrap_or_else(|| "target/bench-results.json".to_owned()),
             compile: !flag("--no-compile"),
             callgrind: !flag("--no-callgrind"),
@@ -75,6 +82,7 @@ impl Settings {
             only_burst: flag("--only-burst"),
             only_tracing: flag("--only-tracing"),
             only_instructions: flag("--only-instructions"),
+            only_latency: flag("--only-latency"),
             burst: !flag("--no-burst"),
         }
     }
@@ -92,6 +100,11 @@ fn setup(latency: Duration) -> Setup {
     // The gateway serves from a runtime of its own, on its own thread.
     let io = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .on_thread_start(|| {
+            if let (_, Some(last)) = cpus() {
+                core_affinity::set_for_current(last);
+            }
+        })
         .enable_all()
         .build()
         .expect("gateway runtime");
@@ -129,31 +142,6 @@ fn check_body(agent_id: &str, session: &str) -> Vec<u8> {
     .expect("json")
 }
 
-/// The floor: a bare POST of the check body (async reqwest).
-fn floor_post(
-    http: &reqwest::Client,
-    url: &str,
-    key: &str,
-    body: &[u8],
-) -> reqwest::RequestBuilder {
-    http.post(url)
-        .header("X-API-Key", key)
-        .header("Content-Type", "application/json")
-        .body(body.to_vec())
-}
-
-/// The floor: a bare POST of the check body (blocking reqwest).
-fn floor_post_blocking(http: &reqwest::blocking::Client, url: &str, key: &str, body: &[u8]) {
-    let resp = http
-        .post(url)
-        .header("X-API-Key", key)
-        .header("Content-Type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .expect("floor post");
-    let _ = resp.bytes();
-}
-
 fn current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -175,20 +163,37 @@ fn time_calls(n: usize, mut call: impl FnMut()) -> Vec<u64> {
         .collect()
 }
 
+/// Per-call nanoseconds of `n` sequential awaits of `call`, after a warm-up.
+async fn time_async<F, Fut>(n: usize, mut call: F) -> Vec<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + n / 10 + 20 {
+        let start = Instant::now();
+        call().await;
+        if i >= n / 10 + 20 {
+            samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        }
+    }
+    samples
+}
+
 /// Per-call nanoseconds of `n` sequential `guarded_async` calls on `rt`
 /// with `ours` in scope, after a warm-up.
 fn time_guarded_async(rt: &tokio::runtime::Runtime, ours: &Runtime, n: usize) -> Vec<u64> {
-    rt.block_on(ours.scope(async {
-        let mut samples = Vec::with_capacity(n);
-        for i in 0..n + n / 10 + 20 {
-            let start = Instant::now();
-            guarded_async().await.expect("allowed");
-            if i >= n / 10 + 20 {
-                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
-        }
-        samples
-    }))
+    rt.block_on(ours.scope(time_async(n, || async {
+        guarded_async().await.expect("allowed");
+    })))
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
@@ -202,51 +207,114 @@ fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
         .build()
 }
 
-/// One repetition of the latency measurements: name → per-call ns.
-fn latency_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
-    let rt = current_thread();
+/// The rows of the latency table, in the order of the first repetition.
+const LATENCY_ROWS: [&str; 7] = [
+    "floor_async",
+    "ours_async",
+    "floor_async_mt",
+    "ours_async_mt",
+    "floor_blocking",
+    "ours_sync",
+    "official",
+];
+
+/// The first and the last CPU: callers are pinned to one, the gateway's
+/// worker to the other (see [`latency_block`]).
+fn cpus() -> (Option<core_affinity::CoreId>, Option<core_affinity::CoreId>) {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    match (ids.first(), ids.last()) {
+        (Some(first), Some(last)) if first.id != last.id => (Some(*first), Some(*last)),
+        _ => (None, None),
+    }
+}
+
+/// One block of `n` calls of `row`: per-call ns.
+///
+/// Rows whose caller is one thread run on a thread pinned to the first CPU
+/// while the gateway's worker is pinned to the last: otherwise the
+/// scheduler sometimes puts caller and gateway on one CPU, where a request
+/// and its answer are a cheap local switch instead of a cross-CPU wake-up,
+/// and a row's median jumped between ~45 µs and ~140 µs from block to block
+/// (a real gateway is never on the caller's CPU). The multi-thread rows
+/// keep their workers unpinned.
+fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
+    if row.ends_with("_mt") {
+        return latency_block_on_this_thread(s, row, n);
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                if let (Some(first), _) = cpus() {
+                    core_affinity::set_for_current(first);
+                }
+                latency_block_on_this_thread(s, row, n)
+            })
+            .join()
+            .expect("latency block")
+    })
+}
+
+fn latency_block_on_this_thread(s: &Setup, row: &str, n: usize) -> Vec<u64> {
     let url = format!("{}/api/v1/agenttrust/check", s.gateway.url());
     let body = check_body(&s.agent_id, "floor-session");
     let key = s.gateway.api_key().to_owned();
-
-    let http = reqwest::Client::new();
-    let floor_async = rt.block_on(async {
-        let mut samples = Vec::with_capacity(n);
-        for i in 0..n + n / 10 + 20 {
-            let start = Instant::now();
-            let resp = floor_post(&http, &url, &key, &body)
-                .send()
-                .await
-                .expect("floor post");
-            let _ = resp.bytes().await.expect("floor body");
-            if i >= n / 10 + 20 {
-                samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
+    match row {
+        "floor_async" => {
+            let http = floor::client();
+            current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
         }
-        samples
-    });
+        "ours_async" => time_guarded_async(&current_thread(), &s.ours, n),
+        // A task on a multi-thread runtime: the caller's future runs on a
+        // worker, not on the thread that blocks on it.
+        "floor_async_mt" => {
+            let rt = multi_thread();
+            rt.block_on(async move {
+                tokio::spawn(async move {
+                    let http = floor::client();
+                    time_async(n, || floor::call(&http, &url, &key, &body)).await
+                })
+                .await
+                .expect("task")
+            })
+        }
+        "ours_async_mt" => {
+            let rt = multi_thread();
+            let ours = s.ours.clone();
+            rt.block_on(async move {
+                tokio::spawn(ours.scope(time_async(n, || async {
+                    guarded_async().await.expect("allowed");
+                })))
+                .await
+                .expect("task")
+            })
+        }
+        "floor_blocking" => {
+            let blocking = floor::blocking_client();
+            time_calls(n, || floor::call_blocking(&blocking, &url, &key, &body))
+        }
+        "ours_sync" => with_runtime(&s.ours, || {
+            time_calls(n, || guarded_sync().expect("allowed"))
+        }),
+        _ => {
+            let official = official_guard(s);
+            time_calls(n, || {
+                official.check("bench_tool", "").expect("official allowed");
+                official.report("bench_tool", true, 0);
+            })
+        }
+    }
+}
 
-    let blocking = reqwest::blocking::Client::new();
-    let floor_blocking = time_calls(n, || floor_post_blocking(&blocking, &url, &key, &body));
-
-    let ours_async = time_guarded_async(&rt, &s.ours, n);
-
-    let ours_sync = with_runtime(&s.ours, || {
-        time_calls(n, || guarded_sync().expect("allowed"))
-    });
-
-    let official = official_guard(s);
-    let official_call = time_calls(n, || {
-        official.check("bench_tool", "").expect("official allowed");
-        official.report("bench_tool", true, 0);
-    });
-    vec![
-        ("floor_async", floor_async),
-        ("floor_blocking", floor_blocking),
-        ("ours_async", ours_async),
-        ("ours_sync", ours_sync),
-        ("official", official_call),
-    ]
+/// One repetition of the latency measurements: every row once, in blocks,
+/// starting at a different row each repetition so no row always runs
+/// right after another. Name → per-call ns.
+fn latency_rep(s: &Setup, n: usize, rep: usize) -> Vec<(&'static str, Vec<u64>)> {
+    let mut out: Vec<(&'static str, Vec<u64>)> = (0..LATENCY_ROWS.len())
+        .map(|k| LATENCY_ROWS[(k + rep) % LATENCY_ROWS.len()])
+        .map(|row| (row, latency_block(s, row, n)))
+        .collect();
+    out.sort_by_key(|(row, _)| LATENCY_ROWS.iter().position(|r| r == row));
+    out
 }
 
 /// `report()` alone: ours (enqueue) and the official guard's (buffer, and
@@ -263,7 +331,7 @@ fn report_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
 
 /// How long each throughput measurement runs, after a warm-up of a fifth of it.
 fn window(quick: bool) -> Duration {
-    Duration::from_millis(if quick { 500 } else { 2_000 })
+    Duration::from_millis(if quick { 300 } else { 800 })
 }
 
 /// One throughput window: a warm-up, then `span` during which finished
@@ -355,52 +423,96 @@ fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>
     window.rate()
 }
 
-/// Calls per second with `callers` concurrent callers.
-fn throughput(s: &Setup, callers: usize, span: Duration) -> Value {
+/// The rows of the throughput table.
+const THROUGHPUT_ROWS: [&str; 5] = [
+    "floor_async",
+    "ours_async",
+    "floor_blocking",
+    "ours_sync",
+    "official",
+];
+
+/// Calls per second of one row with `callers` concurrent callers: async
+/// rows are tasks on a 2-worker runtime, the others threads.
+fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
     let url = Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url()));
     let body = Arc::new(check_body(&s.agent_id, "floor-session"));
     let key = Arc::new(s.gateway.api_key().to_owned());
+    match row {
+        "floor_async" => {
+            let http = floor::client();
+            async_rate(callers, span, move || {
+                let request = floor::post(&http, &url, &key, &body);
+                async move {
+                    let resp = request.send().await.expect("post");
+                    let _ = resp.bytes().await;
+                }
+            })
+        }
+        "ours_async" => {
+            let runtime = s.ours.clone();
+            async_rate(callers, span, move || {
+                runtime.scope(async { guarded_async().await.expect("allowed") })
+            })
+        }
+        "floor_blocking" => {
+            let blocking = floor::blocking_client();
+            thread_rate(
+                callers,
+                span,
+                Arc::new(move || floor::call_blocking(&blocking, &url, &key, &body)),
+            )
+        }
+        "ours_sync" => {
+            let runtime = s.ours.clone();
+            thread_rate(
+                callers,
+                span,
+                Arc::new(move || with_runtime(&runtime, || guarded_sync().expect("allowed"))),
+            )
+        }
+        _ => {
+            let official = Arc::new(official_guard(s));
+            thread_rate(
+                callers,
+                span,
+                Arc::new(move || {
+                    official.check("bench_tool", "").expect("allowed");
+                    official.report("bench_tool", true, 0);
+                }),
+            )
+        }
+    }
+}
 
-    let http = reqwest::Client::new();
-    let floor_async = {
-        let (url, body, key) = (url.clone(), body.clone(), key.clone());
-        async_rate(callers, span, move || {
-            let request = floor_post(&http, &url, &key, &body);
-            async move {
-                let resp = request.send().await.expect("post");
-                let _ = resp.bytes().await;
-            }
-        })
+/// Calls per second with `callers` concurrent callers: `rounds` windows of
+/// every row, interleaved (each round starts at another row). The median
+/// rate of each row, and the median over rounds of ours ÷ floor in the
+/// same round.
+fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
+    for round in 0..rounds {
+        for k in 0..THROUGHPUT_ROWS.len() {
+            let r = (k + round) % THROUGHPUT_ROWS.len();
+            rates[r].push(throughput_row(s, THROUGHPUT_ROWS[r], callers, span));
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (r, row) in THROUGHPUT_ROWS.iter().enumerate() {
+        out.insert((*row).to_owned(), json!(stats::median(rates[r].clone())));
+    }
+    let paired = |a: usize, b: usize| {
+        stats::median(rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect())
     };
-    let runtime = s.ours.clone();
-    let ours_async = async_rate(callers, span, move || {
-        runtime.scope(async { guarded_async().await.expect("allowed") })
-    });
-    let blocking = reqwest::blocking::Client::new();
-    let floor_blocking = thread_rate(
-        callers,
-        span,
-        Arc::new(move || floor_post_blocking(&blocking, &url, &key, &body)),
+    out.insert(
+        "paired_ratio_ours_async_to_floor_async".to_owned(),
+        json!(paired(1, 0)),
     );
-    let runtime = s.ours.clone();
-    let ours_sync = thread_rate(
-        callers,
-        span,
-        Arc::new(move || with_runtime(&runtime, || guarded_sync().expect("allowed"))),
+    out.insert(
+        "paired_ratio_ours_sync_to_floor_blocking".to_owned(),
+        json!(paired(3, 2)),
     );
-    let official = Arc::new(official_guard(s));
-    let official_rate = thread_rate(
-        callers,
-        span,
-        Arc::new(move || {
-            official.check("bench_tool", "").expect("allowed");
-            official.report("bench_tool", true, 0);
-        }),
-    );
-    json!({
-        "floor_async": floor_async, "ours_async": ours_async,
-        "floor_blocking": floor_blocking, "ours_sync": ours_sync, "official": official_rate,
-    })
+    Value::Object(out)
 }
 
 /// Events the gateway stored for a session.
@@ -463,6 +575,37 @@ fn delivery(s: &Setup, calls: usize) -> Value {
     })
 }
 
+/// Ours ÷ floor within each repetition (the same noise on both sides),
+/// then the median over repetitions, for p50 and p99.
+fn paired_ratios(reps: &[Vec<(&'static str, Summary)>]) -> Value {
+    let pick = |rep: &[(&'static str, Summary)], name: &str| {
+        rep.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .expect("every row in every repetition")
+    };
+    let mut out = serde_json::Map::new();
+    for (ours, floor) in [
+        ("ours_async", "floor_async"),
+        ("ours_async_mt", "floor_async_mt"),
+        ("ours_sync", "floor_blocking"),
+        ("ours_sync", "official"),
+    ] {
+        let ratio = |f: fn(&Summary) -> f64| {
+            stats::median(
+                reps.iter()
+                    .map(|rep| f(&pick(rep, ours)) / f(&pick(rep, floor)))
+                    .collect(),
+            )
+        };
+        out.insert(
+            format!("{ours}/{floor}"),
+            json!({"p50": ratio(Summary::p50), "p99": ratio(Summary::p99)}),
+        );
+    }
+    Value::Object(out)
+}
+
 fn measure_latency(settings: &Settings, latency: Duration) -> Value {
     let s = setup(latency);
     let mut reps: Vec<Vec<(&'static str, Summary)>> = Vec::new();
@@ -474,7 +617,7 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
             settings.reps
         );
         reps.push(
-            latency_rep(&s, settings.calls)
+            latency_rep(&s, settings.calls, rep)
                 .into_iter()
                 .map(|(k, v)| (k, Summary::of(v)))
                 .collect(),
@@ -496,12 +639,13 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
             result.insert((*name).to_owned(), median_of(&all));
         }
     }
+    result.insert("paired_ratios".to_owned(), paired_ratios(&reps));
     let mut concurrency = serde_json::Map::new();
     for callers in [1usize, 8, 64] {
         eprintln!("  latency {latency:?}: {callers} concurrent callers");
         concurrency.insert(
             callers.to_string(),
-            throughput(&s, callers, window(settings.quick)),
+            throughput(&s, callers, window(settings.quick), settings.rounds),
         );
     }
     result.insert(
@@ -543,6 +687,14 @@ fn main() {
     }
     if settings.only_instructions {
         results.insert("instructions_per_call".to_owned(), instructions::measure());
+        finish(&settings, Value::Object(results));
+        return;
+    }
+    if settings.only_latency {
+        results.insert(
+            "gateway_latency_0ms".to_owned(),
+            measure_latency(&settings, Duration::ZERO),
+        );
         finish(&settings, Value::Object(results));
         return;
     }
@@ -588,9 +740,12 @@ fn main() {
     finish(&settings, Value::Object(results));
 }
 
-/// Prints the table and writes the JSON.
-fn finish(settings: &Settings, results: Value) {
+/// Prints the tables and the targets, and writes the JSON.
+fn finish(settings: &Settings, mut results: Value) {
     stats::print_table(&results);
+    let targets = targets::evaluate(&results);
+    targets::print(&targets);
+    results["targets"] = targets;
     if let Err(e) = std::fs::write(
         &settings.json_path,
         serde_json::to_string_pretty(&results).unwrap_or_default(),
@@ -600,3 +755,4 @@ fn finish(settings: &Settings, results: Value) {
         eprintln!("results written to {}", settings.json_path);
     }
 }
+

@@ -17,6 +17,11 @@ impl Summary {
         self.p50
     }
 
+    /// The 99th percentile, µs.
+    pub fn p99(&self) -> f64 {
+        self.p99
+    }
+
     /// Summarizes per-call nanoseconds.
     pub fn of(mut samples: Vec<u64>) -> Summary {
         samples.sort_unstable();
@@ -68,6 +73,8 @@ pub fn print_table(results: &Value) {
         for key in [
             "floor_async",
             "ours_async",
+            "floor_async_mt",
+            "ours_async_mt",
             "floor_blocking",
             "ours_sync",
             "official",
@@ -82,24 +89,26 @@ pub fn print_table(results: &Value) {
                 get(r, &[key, "max_us"])
             );
         }
-        let ratio = |a: &str, b: &str, p: &str| get(r, &[a, p]) / get(r, &[b, p]);
-        println!(
-            "ratios p50/p99: ours_async/floor_async {:.3}/{:.3}  ours_sync/floor_blocking {:.3}/{:.3}  ours_sync/official {:.3}/{:.3}  ours_async/official {:.3}/{:.3}",
-            ratio("ours_async", "floor_async", "p50_us"), ratio("ours_async", "floor_async", "p99_us"),
-            ratio("ours_sync", "floor_blocking", "p50_us"), ratio("ours_sync", "floor_blocking", "p99_us"),
-            ratio("ours_sync", "official", "p50_us"), ratio("ours_sync", "official", "p99_us"),
-            ratio("ours_async", "official", "p50_us"), ratio("ours_async", "official", "p99_us"),
-        );
-        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official");
+        println!("ratios within a repetition (median over repetitions), p50 / p99:");
+        for (pair, v) in r["paired_ratios"].as_object().into_iter().flatten() {
+            println!(
+                "  {pair:<32} {:.3} / {:.3}",
+                get(v, &["p50"]),
+                get(v, &["p99"])
+            );
+        }
+        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio");
         for callers in ["1", "8", "64"] {
             let t = |k: &str| get(r, &["throughput_calls_per_sec", callers, k]);
             println!(
-                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0}",
+                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0} {:>12.3} {:>11.3}",
                 t("floor_async"),
                 t("ours_async"),
                 t("floor_blocking"),
                 t("ours_sync"),
-                t("official")
+                t("official"),
+                t("paired_ratio_ours_async_to_floor_async"),
+                t("paired_ratio_ours_sync_to_floor_blocking"),
             );
         }
         if let Some(d) = r.get("delivery") {
@@ -161,8 +170,19 @@ pub fn print_table(results: &Value) {
     }
     if let Some(c) = results.get("compile_cost") {
         println!(
-            "\n== compile cost of 200 guarded functions ==\n{}",
-            serde_json::to_string_pretty(c).unwrap_or_default()
+            "\n== compile cost: debug rebuild of {} small fns (median of {} interleaved rounds) ==",
+            c["functions"], c["rounds"]
+        );
+        for (variant, secs) in c["debug_seconds"].as_object().into_iter().flatten() {
+            println!("{variant:<26} {:>7.3} s", secs.as_f64().unwrap_or(f64::NAN));
+        }
+        println!(
+            "ratios: guarded/plain {:.2}, guarded without manifest/plain {:.2}, \
+             #[tracing::instrument]/plain {:.2}, guarded/#[tracing::instrument] {:.2}",
+            get(c, &["ratio_guarded_to_plain"]),
+            get(c, &["ratio_guarded_without_manifest_to_plain"]),
+            get(c, &["ratio_tracing_instrument_to_plain"]),
+            get(c, &["ratio_guarded_to_tracing_instrument"]),
         );
     }
 }
