@@ -62,17 +62,38 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
     };
     let check_async = quote!(#krate::__private::check(&#tool, #summary_value).await);
+    // The common async case (no `on_deny`, no `success_if`): one await of
+    // `Guarded`, which checks, runs the body in the call's span and reports.
+    // Fewer awaits in the fn's own state machine build faster.
+    let returns_local = local("__agenttrust_returns");
+    let one_await = args.on_deny.is_none() && args.success_if.is_none();
+    let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
+        if !one_await {
+            return guarded(
+                check_async.clone(),
+                annotation,
+                quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
+            );
+        }
+        quote! {
+            #returns
+            let #summary_value: ::core::option::Option<::std::string::String> = #summary;
+            let #result #annotation = #krate::__private::Guarded::new(
+                #krate::__private::check(&#tool, #summary_value),
+                #returns_local,
+                async move #body,
+            )
+            .await;
+            #result
+        }
+    };
 
     match shape {
         Shape::Async | Shape::Sync => {
             let annotation = output_annotation(&function.sig.output);
             let (inner_attrs, body) = split_body(&function);
             let steps = if matches!(shape, Shape::Async) {
-                guarded(
-                    check_async,
-                    annotation,
-                    quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
-                )
+                guarded_async(annotation, body)
             } else {
                 let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
                 guarded(
@@ -89,12 +110,8 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 quote!(: #ty)
             });
             if let Some(future) = tail_async_block_mut(&mut function.block) {
-                let inner = &future.block;
-                let steps = guarded(
-                    check_async,
-                    annotation,
-                    quote!(#krate::__private::Call::instrument_body(&#call, async move #inner).await),
-                );
+                let inner = future.block.to_token_stream();
+                let steps = guarded_async(annotation, inner);
                 future.block = syn::parse_quote!({ #steps });
                 future.capture = Some(syn::Token![move](future.async_token.span));
             }

@@ -38,6 +38,11 @@ impl Call {
         future.instrument(self.span.clone())
     }
 
+    /// The call's span.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
     /// Runs `body` inside the call's span. `FnOnce`, so the body may return
     /// borrows of its (moved-in) arguments.
     pub fn in_span<R>(&self, body: impl FnOnce() -> R) -> R {

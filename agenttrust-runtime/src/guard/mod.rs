@@ -2,6 +2,7 @@
 
 mod call;
 pub(crate) mod decision;
+pub(crate) mod guarded;
 mod span;
 mod wait;
 

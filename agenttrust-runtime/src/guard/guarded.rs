@@ -1,0 +1,79 @@
+//! The future of an async guarded fn: its check, then its body in the
+//! call's span, then the report, as one hand-written state machine.
+//!
+//! The attribute's expansion awaits this once instead of awaiting the check
+//! and then the instrumented body in the fn's own state machine: each await
+//! in an async fn costs the compiler a state and its drop and layout logic
+//! per guarded fn, and this type is compiled once per body type.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use crate::__private::Returns;
+use crate::error::Result;
+use crate::guard::Call;
+
+pin_project_lite::pin_project! {
+    /// An async guarded fn's check and body (see the module docs).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Guarded<C, F: Future> {
+        #[pin]
+        check: C,
+        #[pin]
+        body: F,
+        call: Option<Call>,
+        returns: Returns<F::Output>,
+        checked: bool,
+    }
+}
+
+impl<C, F> Guarded<C, F>
+where
+    C: Future<Output = Result<Call>>,
+    F: Future,
+{
+    /// `body` runs once `check` admits the call; a refusal becomes the fn's
+    /// return value through `returns`.
+    pub fn new(check: C, returns: Returns<F::Output>, body: F) -> Self {
+        Self {
+            check,
+            body,
+            call: None,
+            returns,
+            checked: false,
+        }
+    }
+}
+
+impl<C, F> Future for Guarded<C, F>
+where
+    C: Future<Output = Result<Call>>,
+    F: Future,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if !*this.checked {
+            let admitted = ready!(this.check.poll(cx));
+            *this.checked = true;
+            match admitted {
+                Ok(call) => *this.call = Some(call),
+                Err(error) => return Poll::Ready(this.returns.deny(error)),
+            }
+        }
+        let Some(call) = this.call.as_ref() else {
+            // Refused (or finished) already: the fn returned; nothing runs twice.
+            return Poll::Pending;
+        };
+        let output = {
+            let _entered = call.span().enter();
+            ready!(this.body.poll(cx))
+        };
+        if let Some(call) = this.call.take() {
+            this.returns.finish(call, &output);
+        }
+        Poll::Ready(output)
+    }
+}
