@@ -70,17 +70,8 @@ pub fn print_table(results: &Value) {
             "{:<16} {:>9} {:>9} {:>9} {:>10}",
             "", "p50", "p90", "p99", "max"
         );
-        for key in [
-            "floor_async",
-            "ours_async",
-            "floor_async_mt",
-            "ours_async_mt",
-            "floor_blocking",
-            "ours_sync",
-            "official",
-            "ours_report",
-            "official_report",
-        ] {
+        let report_rows = ["ours_report", "official_report"];
+        for &key in crate::LATENCY_ROWS.iter().chain(&report_rows) {
             println!(
                 "{key:<16} {:>9.1} {:>9.1} {:>9.1} {:>10.1}",
                 get(r, &[key, "p50_us"]),
