@@ -25,7 +25,11 @@ const VARIANTS: [(&str, &str, bool); 4] = [
     ("plain", "", true),
     ("tracing_instrument", "#[tracing::instrument]\n", true),
     ("guarded", "#[guarded(effect = \"read\")]\n", true),
-    ("guarded_without_manifest", "#[guarded(effect = \"read\")]\n", false),
+    (
+        "guarded_without_manifest",
+        "#[guarded(effect = \"read\")]\n",
+        false,
+    ),
 ];
 
 /// Half sync, half async functions, each under `attr`.
@@ -73,9 +77,12 @@ fn build(dir: &Path) -> Option<f64> {
 /// Writes variant `v` for `round` and builds it.
 fn build_variant(root: &Path, runtime: &Path, v: usize, round: usize) -> Result<f64, String> {
     let (name, attr, default_features) = VARIANTS[v];
-    std::fs::write(root.join("Cargo.toml"), cargo_toml(runtime, default_features))
-        .and_then(|()| std::fs::write(root.join("src/lib.rs"), source(attr, round)))
-        .map_err(|e| format!("cannot write the generated crate: {e}"))?;
+    std::fs::write(
+        root.join("Cargo.toml"),
+        cargo_toml(runtime, default_features),
+    )
+    .and_then(|()| std::fs::write(root.join("src/lib.rs"), source(attr, round)))
+    .map_err(|e| format!("cannot write the generated crate: {e}"))?;
     build(root).ok_or_else(|| format!("cargo build failed ({name})"))
 }
 
@@ -108,9 +115,8 @@ pub fn measure(quick: bool) -> Value {
         seconds.insert((*name).to_owned(), json!(median(times[v].clone())));
     }
     out.insert("debug_seconds".to_owned(), Value::Object(seconds));
-    let paired = |a: usize, b: usize| {
-        median(times[a].iter().zip(&times[b]).map(|(x, y)| x / y).collect())
-    };
+    let paired =
+        |a: usize, b: usize| median(times[a].iter().zip(&times[b]).map(|(x, y)| x / y).collect());
     out.insert("ratio_guarded_to_plain".to_owned(), json!(paired(2, 0)));
     out.insert(
         "ratio_guarded_without_manifest_to_plain".to_owned(),

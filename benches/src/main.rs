@@ -763,4 +763,3 @@ fn finish(settings: &Settings, mut results: Value) {
         eprintln!("results written to {}", settings.json_path);
     }
 }
-

@@ -16,43 +16,78 @@ struct Target {
 const TARGETS: &[Target] = &[
     Target {
         name: "#[guarded] async fn, current-thread runtime, p50",
-        path: &["gateway_latency_0ms", "paired_ratios", "ours_async/floor_async", "p50"],
+        path: &[
+            "gateway_latency_0ms",
+            "paired_ratios",
+            "ours_async/floor_async",
+            "p50",
+        ],
         at_most: true,
         bound: 1.10,
     },
     Target {
         name: "same, p99",
-        path: &["gateway_latency_0ms", "paired_ratios", "ours_async/floor_async", "p99"],
+        path: &[
+            "gateway_latency_0ms",
+            "paired_ratios",
+            "ours_async/floor_async",
+            "p99",
+        ],
         at_most: true,
         bound: 1.25,
     },
     Target {
         name: "#[guarded] async fn in a task, multi-thread runtime, p50",
-        path: &["gateway_latency_0ms", "paired_ratios", "ours_async_mt/floor_async_mt", "p50"],
+        path: &[
+            "gateway_latency_0ms",
+            "paired_ratios",
+            "ours_async_mt/floor_async_mt",
+            "p50",
+        ],
         at_most: true,
         bound: 1.10,
     },
     Target {
         name: "#[guarded] sync fn, p50 (floor: reqwest::blocking)",
-        path: &["gateway_latency_0ms", "paired_ratios", "ours_sync/floor_blocking", "p50"],
+        path: &[
+            "gateway_latency_0ms",
+            "paired_ratios",
+            "ours_sync/floor_blocking",
+            "p50",
+        ],
         at_most: true,
         bound: 1.10,
     },
     Target {
         name: "throughput, async fns, 1 task",
-        path: &["gateway_latency_0ms", "throughput_calls_per_sec", "1", "paired_ratio_ours_async_to_floor_async"],
+        path: &[
+            "gateway_latency_0ms",
+            "throughput_calls_per_sec",
+            "1",
+            "paired_ratio_ours_async_to_floor_async",
+        ],
         at_most: false,
         bound: 0.95,
     },
     Target {
         name: "throughput, async fns, 8 tasks",
-        path: &["gateway_latency_0ms", "throughput_calls_per_sec", "8", "paired_ratio_ours_async_to_floor_async"],
+        path: &[
+            "gateway_latency_0ms",
+            "throughput_calls_per_sec",
+            "8",
+            "paired_ratio_ours_async_to_floor_async",
+        ],
         at_most: false,
         bound: 0.95,
     },
     Target {
         name: "throughput, async fns, 64 tasks",
-        path: &["gateway_latency_0ms", "throughput_calls_per_sec", "64", "paired_ratio_ours_async_to_floor_async"],
+        path: &[
+            "gateway_latency_0ms",
+            "throughput_calls_per_sec",
+            "64",
+            "paired_ratio_ours_async_to_floor_async",
+        ],
         at_most: false,
         bound: 0.95,
     },
@@ -77,7 +112,13 @@ pub fn evaluate(results: &Value) -> Value {
         .iter()
         .map(|t| {
             let value = t.path.iter().fold(results, |v, k| &v[*k]).as_f64();
-            let pass = value.map(|v| if t.at_most { v <= t.bound } else { v >= t.bound });
+            let pass = value.map(|v| {
+                if t.at_most {
+                    v <= t.bound
+                } else {
+                    v >= t.bound
+                }
+            });
             json!({
                 "target": t.name,
                 "measured": value,
