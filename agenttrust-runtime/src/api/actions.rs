@@ -344,32 +344,16 @@ impl Actions<'_> {
     /// # Ok(()) }
     /// ```
     pub async fn check(&self, request: &ActionCheckRequest<'_>) -> Result<ActionCheckResult> {
-        self.check_within(request, None).await
-    }
-
-    /// [`check`](Self::check) with its own deadline instead of the client's
-    /// [`check_timeout`](crate::AgentTrustClientBuilder::check_timeout).
-    pub(crate) async fn check_within(
-        &self,
-        request: &ActionCheckRequest<'_>,
-        timeout: Option<std::time::Duration>,
-    ) -> Result<ActionCheckResult> {
-        let body = self.check_body(request, timeout).await?;
-        decode_verdict(&body).map(Verdict::into_owned)
-    }
-
-    /// Sends a check and returns the answer's body, undecoded.
-    async fn check_body(
-        &self,
-        request: &ActionCheckRequest<'_>,
-        timeout: Option<std::time::Duration>,
-    ) -> Result<bytes::Bytes> {
         let t = self.client.transport();
-        let options = t.check_options(timeout);
         let answer = t
-            .send(Method::POST, t.check_url(), Some(request), options)
+            .send(
+                Method::POST,
+                t.check_url(),
+                Some(request),
+                t.check_options(None),
+            )
             .await?;
-        Ok(answer.body)
+        decode_verdict(&answer.body).map(Verdict::into_owned)
     }
 
     /// Sends a check body already encoded (see [`CheckPrefix`]) and returns
