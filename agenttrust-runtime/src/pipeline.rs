@@ -8,12 +8,14 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
 use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::Sleep;
 
 use crate::background;
 use crate::client::transport::Transport;
@@ -283,7 +285,7 @@ impl Pipeline {
     pub(crate) fn enqueue(&self, event: QueuedEvent) -> bool {
         let c = &self.shared;
         // SeqCst: pairs with the worker's `idle` store and `pending` load
-        // before it parks (see `Worker::park`).
+        // before it parks (see `Worker::wait_for_events`).
         let before = c.pending.fetch_add(1, Ordering::SeqCst);
         if before >= self.capacity {
             c.pending.fetch_sub(1, Ordering::AcqRel);
@@ -379,6 +381,16 @@ impl Drop for Pipeline {
     }
 }
 
+/// Sleeps on the worker's one timer until `deadline`, or until a report,
+/// a flush or the shutdown wakes it.
+async fn sleep_until_woken(shared: &Shared, mut timer: Pin<&mut Sleep>, deadline: Instant) {
+    timer.as_mut().reset(deadline.into());
+    tokio::select! {
+        () = shared.wake.notified() => {}
+        () = timer => {}
+    }
+}
+
 struct Worker {
     transport: Arc<Transport>,
     rx: mpsc::UnboundedReceiver<Message>,
@@ -420,12 +432,7 @@ impl Worker {
                 .deadline
                 .get_or_insert_with(|| Instant::now() + self.config.flush_interval);
             if !self.batch_due() {
-                timer.as_mut().reset(deadline.into());
-                let shared = self.shared.clone();
-                tokio::select! {
-                    () = shared.wake.notified() => {}
-                    () = timer.as_mut() => {}
-                }
+                sleep_until_woken(&self.shared, timer.as_mut(), deadline).await;
                 continue;
             }
             match self.post_batch().await {
@@ -452,28 +459,25 @@ impl Worker {
     /// With nothing buffered: sleeps until the current deadline (events
     /// that arrive meanwhile do not wake it, the timer finds them), or,
     /// with no deadline left, parks until a report wakes it.
-    async fn wait_for_events(&mut self, mut timer: std::pin::Pin<&mut tokio::time::Sleep>) {
-        let shared = self.shared.clone();
+    async fn wait_for_events(&mut self, timer: Pin<&mut Sleep>) {
         if let Some(deadline) = self.deadline.filter(|d| *d > Instant::now()) {
-            timer.as_mut().reset(deadline.into());
-            tokio::select! {
-                () = shared.wake.notified() => {}
-                () = timer.as_mut() => {}
-            }
+            sleep_until_woken(&self.shared, timer, deadline).await;
             return;
         }
+        let shared = &self.shared;
         // Idle. SeqCst on both sides: either a report sees `idle` set and
         // wakes the worker, or the worker sees its `pending` count and does
         // not park without a timer.
         shared.idle.store(true, Ordering::SeqCst);
-        if shared.pending.load(Ordering::SeqCst) == 0 {
-            self.deadline = None;
+        let deadline = if shared.pending.load(Ordering::SeqCst) == 0 {
             shared.wake.notified().await;
+            None
         } else {
             // An event is on its way into the channel: look again soon.
-            self.deadline = Some(Instant::now() + self.config.flush_interval);
-        }
+            Some(Instant::now() + self.config.flush_interval)
+        };
         shared.idle.store(false, Ordering::SeqCst);
+        self.deadline = deadline;
     }
 
     fn accept(&mut self, message: Message) {
