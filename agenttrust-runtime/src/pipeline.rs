@@ -38,10 +38,19 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 /// type owned by the event.
 pub const QUEUED_EVENT_BYTES: usize = std::mem::size_of::<Message>();
 
-/// The most events one report carries when the backlog is deep (more than
-/// this many undelivered events). PROTOCOL.md allows batches of more than
-/// ten; 500 events are about 60 KB of JSON.
+/// The most events one report carries while reports stream in or pile up
+/// (see [`TelemetryConfig::backlog_batch`]). PROTOCOL.md allows batches of
+/// more than ten; 500 events are about 60 KB of JSON.
 pub const DEFAULT_BACKLOG_BATCH: usize = 500;
+
+/// A batch whose oldest event waited less than this before the batch was
+/// full doubles the next batch (reports stream in: more than about a
+/// thousand a second at ten per batch).
+const STREAMING_FILL: Duration = Duration::from_millis(10);
+
+/// A full batch whose oldest event waited longer than this halves the next
+/// one, and so does a batch sent before it was full (the stream slowed).
+const TRICKLING_FILL: Duration = Duration::from_millis(100);
 
 /// Settings of a client's telemetry pipeline.
 ///
@@ -87,10 +96,17 @@ impl TelemetryConfig {
         self
     }
 
-    /// The most events one report carries when more than that many wait
-    /// (default [`DEFAULT_BACKLOG_BATCH`]); at least [`MAX_BATCH`]. Lower it
-    /// for a gateway that limits the size of a report; [`MAX_BATCH`] turns
-    /// large batches off.
+    /// The most events one report carries (default
+    /// [`DEFAULT_BACKLOG_BATCH`]); at least [`MAX_BATCH`]. Reports carry ten
+    /// events while calls trickle in; while they stream (a batch of ten
+    /// fills in under 10 ms) each full batch whose oldest event waited less
+    /// than 10 ms doubles the next, up to this bound, so a busy client posts
+    /// about a hundred reports a second instead of one per ten calls; a
+    /// batch sent before it filled, or that took over 100 ms to fill, halves
+    /// it again. A backlog deeper than the bound is sent in batches of the
+    /// bound. The flush interval still bounds every event's wait. Lower it
+    /// for a gateway that limits the size of a report; [`MAX_BATCH`] keeps
+    /// every report at ten events.
     #[must_use]
     pub fn backlog_batch(mut self, events: usize) -> Self {
         self.backlog_batch = events.max(MAX_BATCH);
@@ -233,6 +249,9 @@ struct Shared {
     wake: Notify,
     /// How often a report woke the worker (tests pin one wake per batch).
     report_wakes: AtomicU64,
+    /// The worker's current batch size: a report that brings the
+    /// undelivered count to a multiple of it wakes the worker.
+    batch: AtomicU64,
 }
 
 /// The client side of the pipeline: cheap to enqueue into, shut down on drop.
@@ -251,7 +270,10 @@ impl Pipeline {
         let (tx, rx) = mpsc::unbounded_channel();
         let (resolved_tx, resolved) = watch::channel(0);
         let (exited_tx, exited) = std::sync::mpsc::channel();
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            batch: AtomicU64::new(MAX_BATCH as u64),
+            ..Shared::default()
+        });
         let worker = Worker {
             transport,
             rx,
@@ -260,6 +282,7 @@ impl Pipeline {
             resolved_count: 0,
             config: config.clone(),
             buffer: VecDeque::with_capacity(MAX_BATCH),
+            batch: MAX_BATCH,
             deadline: None,
             flush_requested: false,
             closed_at: None,
@@ -311,7 +334,8 @@ impl Pipeline {
             c.accepted.fetch_sub(1, Ordering::AcqRel);
             return false;
         }
-        let fills_a_batch = (before + 1) % MAX_BATCH as u64 == 0;
+        let batch = c.batch.load(Ordering::Relaxed).max(1);
+        let fills_a_batch = (before + 1) % batch == 0;
         // Only an idle worker has no timer that would find this event.
         if fills_a_batch || (before == 0 && c.idle.swap(false, Ordering::SeqCst)) {
             c.report_wakes.fetch_add(1, Ordering::Relaxed);
@@ -399,6 +423,9 @@ struct Worker {
     resolved_count: u64,
     config: TelemetryConfig,
     buffer: VecDeque<QueuedEvent>,
+    /// How many events make a batch due: [`MAX_BATCH`], grown while
+    /// reports stream in (see [`TelemetryConfig::backlog_batch`]).
+    batch: usize,
     /// When what waits now (buffered, or still in the channel) must be
     /// posted; `None` while idle.
     deadline: Option<Instant>,
@@ -435,9 +462,12 @@ impl Worker {
                 sleep_until_woken(&self.shared, timer.as_mut(), deadline).await;
                 continue;
             }
+            let full = self.buffer.len() >= self.batch;
+            let oldest_waited = self.oldest_wait();
             match self.post_batch().await {
                 PostResult::Delivered | PostResult::Rejected => {
                     backoff = self.config.initial_backoff;
+                    self.resize_batch(full, oldest_waited);
                     if self.buffer.is_empty() {
                         // Whatever comes next arrives from now on: one
                         // interval from now is soon enough for all of it.
@@ -503,19 +533,45 @@ impl Worker {
         }
     }
 
-    /// Ten events a post, or up to `backlog_batch` while more than that wait.
+    /// The current batch size, or up to `backlog_batch` while more than that
+    /// wait.
     fn batch_limit(&self) -> usize {
         let waiting =
             usize::try_from(self.shared.pending.load(Ordering::Acquire)).unwrap_or(usize::MAX);
         if waiting > self.config.backlog_batch {
             self.config.backlog_batch
         } else {
-            MAX_BATCH
+            self.batch
+        }
+    }
+
+    /// How long the oldest buffered event has waited (millisecond
+    /// resolution: events carry their time as Unix milliseconds).
+    fn oldest_wait(&self) -> Duration {
+        let oldest = self.buffer.front().map_or(0, |e| e.at_ms);
+        Duration::from_millis(QueuedEvent::now_ms().saturating_sub(oldest))
+    }
+
+    /// Doubles the batch while full batches fill faster than
+    /// [`STREAMING_FILL`], halves it when one went out before it filled or
+    /// filled slower than [`TRICKLING_FILL`]: a stream of reports costs
+    /// about a post per 10 ms, a trickle keeps the official batch of ten.
+    fn resize_batch(&mut self, full: bool, oldest_waited: Duration) {
+        let batch = if full && oldest_waited < STREAMING_FILL {
+            (self.batch * 2).min(self.config.backlog_batch)
+        } else if !full || oldest_waited > TRICKLING_FILL {
+            (self.batch / 2).max(MAX_BATCH)
+        } else {
+            self.batch
+        };
+        if batch != self.batch {
+            self.batch = batch;
+            self.shared.batch.store(batch as u64, Ordering::Relaxed);
         }
     }
 
     fn batch_due(&self) -> bool {
-        self.buffer.len() >= MAX_BATCH
+        self.buffer.len() >= self.batch
             || self.flush_requested
             || self.closed_at.is_some()
             || self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -611,7 +667,7 @@ mod tests {
 
     use crate::{AgentTrustClient, AgentTrustGuard, TelemetryConfig};
 
-    async fn client(server: &MockServer, flush_interval: Duration) -> AgentTrustClient {
+    async fn client(server: &MockServer, config: TelemetryConfig) -> AgentTrustClient {
         Mock::given(method("POST"))
             .and(path("/api/v1/telemetry/report"))
             .respond_with(ResponseTemplate::new(200))
@@ -620,18 +676,24 @@ mod tests {
         AgentTrustClient::builder()
             .base_url(server.uri())
             .api_key("k")
-            .telemetry(TelemetryConfig::default().flush_interval(flush_interval))
+            .telemetry(config)
             .build()
             .unwrap()
     }
 
+    fn flushing_every(interval: Duration) -> TelemetryConfig {
+        TelemetryConfig::default().flush_interval(interval)
+    }
+
     /// The worker sleeps through the reports of a batch: the report that
     /// fills it wakes the worker, the others wait for it (the first one
-    /// wakes it from idle).
+    /// wakes it from idle). Batches are held at ten so that the count of
+    /// batches does not depend on how fast the reports came.
     #[tokio::test]
     async fn reports_wake_the_worker_once_per_batch_not_once_per_event() {
         let server = MockServer::start().await;
-        let client = client(&server, Duration::from_secs(60)).await;
+        let config = flushing_every(Duration::from_secs(60)).backlog_batch(super::MAX_BATCH);
+        let client = client(&server, config).await;
         let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
         for i in 0..95 {
             assert!(guard.report("tool", true, i));
@@ -654,7 +716,7 @@ mod tests {
     #[tokio::test]
     async fn the_first_report_after_idle_is_sent_within_the_flush_interval() {
         let server = MockServer::start().await;
-        let client = client(&server, Duration::from_millis(100)).await;
+        let client = client(&server, flushing_every(Duration::from_millis(100))).await;
         let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
         for round in 1..=3u64 {
             assert!(guard.report("tool", true, 1));
@@ -667,5 +729,72 @@ mod tests {
             // Long enough for the worker's own timer to end and go idle.
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// A stream of reports grows the batches (fewer posts), and the wake
+    /// condition follows the batch size: still about one wake per batch.
+    #[tokio::test]
+    async fn a_stream_of_reports_grows_the_batches_up_to_the_bound() {
+        let server = MockServer::start().await;
+        let config = flushing_every(Duration::from_secs(60)).backlog_batch(80);
+        let client = client(&server, config).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        let reports = 2_000u64;
+        for i in 0..reports {
+            assert!(guard.report("tool", true, i));
+            if i % 10 == 9 {
+                // About ten thousand reports a second: a stream the worker
+                // keeps up with, so no backlog forms.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
+        let sizes: Vec<usize> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                body["events"].as_array().unwrap().len()
+            })
+            .collect();
+        assert_eq!(sizes.iter().sum::<usize>() as u64, reports);
+        assert_eq!(sizes[0], 10, "the first batch is the official ten");
+        assert!(sizes.iter().all(|n| *n <= 80), "{sizes:?}");
+        assert!(
+            sizes.len() < 2_000 / 10 / 2,
+            "{} posts for {reports} streamed reports: {sizes:?}",
+            sizes.len()
+        );
+        let wakes = client.pipeline().report_wakes();
+        assert!(
+            wakes <= 2 * sizes.len() as u64 + 1,
+            "{wakes} wakes for {} batches",
+            sizes.len()
+        );
+    }
+
+    /// Reports that trickle in (10 ms apart, so a batch of ten takes
+    /// 100 ms) keep the official batch of ten.
+    #[tokio::test]
+    async fn a_trickle_of_reports_keeps_batches_of_ten() {
+        let server = MockServer::start().await;
+        let client = client(&server, flushing_every(Duration::from_secs(60))).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        for i in 0..30 {
+            assert!(guard.report("tool", true, i));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
+        let requests = server.received_requests().await.unwrap();
+        let sizes: Vec<usize> = requests
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                body["events"].as_array().unwrap().len()
+            })
+            .collect();
+        assert_eq!(sizes, [10, 10, 10]);
     }
 }
