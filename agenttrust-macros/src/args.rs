@@ -259,7 +259,9 @@ fn parse_wait(lit: &LitStr) -> syn::Result<std::time::Duration> {
     let bound = humantime::parse_duration(value.trim()).map_err(|e| {
         syn::Error::new(
             lit.span(),
-            format!("`wait` must be a duration such as \"30s\", \"10m\" or \"1h\", not \"{value}\": {e}"),
+            format!(
+                "`wait` must be a duration such as \"30s\", \"10m\" or \"1h\", not \"{value}\": {e}"
+            ),
         )
     })?;
     if bound.is_zero() {

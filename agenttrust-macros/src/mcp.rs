@@ -245,7 +245,7 @@ fn doc_description(attrs: &[Attribute]) -> Option<LitStr> {
 mod tests {
     use super::*;
     use proc_macro2::TokenStream;
-    use quote::{quote, ToTokens};
+    use quote::{ToTokens, quote};
 
     /// The `#[tool(..)]` arguments after the rewrite.
     fn tool_args(function: &ItemFn) -> String {
