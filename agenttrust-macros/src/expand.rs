@@ -2,12 +2,12 @@
 //! runs the original body once, and reports.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, OnElevation, ToolName};
-use crate::item::{erase_impl_trait, has_impl_trait, tail_async_block_mut, Shape};
+use crate::item::{Shape, erase_impl_trait, has_impl_trait, tail_async_block_mut};
 
 /// Generated locals: mixed-site hygiene, so the user's body cannot name
 /// (or shadow) them.
@@ -89,6 +89,34 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     };
 
     match shape {
+        Shape::Async if returns_guarded_future(&function, args) => {
+            let output = match &function.sig.output {
+                ReturnType::Type(_, ty) => ty.to_token_stream(),
+                ReturnType::Default => quote!(()),
+            };
+            let (inner_attrs, body) = split_body(&function);
+            let inner_attrs = quote!(#(#inner_attrs)*);
+            let tool_const = local("__AGENTTRUST_TOOL");
+            let steps = quote! {
+                const #tool_const: #krate::__private::Tool = #tool;
+                #returns
+                #krate::__private::Guarded::new(
+                    #krate::__private::check(&#tool_const, ::core::option::Option::None),
+                    #returns_local,
+                    async move #body,
+                )
+            };
+            function.sig.asyncness = None;
+            // This crate is edition 2024: an `impl Future` whose tokens carry
+            // this expansion's hygiene (located at the user's return type)
+            // captures every lifetime in scope, elided ones included, as
+            // the `async fn` did, whatever the caller's edition.
+            let at = Span::call_site().located_at(ret_span);
+            function.sig.output = syn::parse_quote_spanned! {at=>
+                -> impl ::core::future::Future<Output = #output>
+            };
+            emit(&function, quote!(#inner_attrs #register #steps))
+        }
         Shape::Async | Shape::Sync => {
             let annotation = output_annotation(&function.sig.output);
             let (inner_attrs, body) = split_body(&function);
@@ -122,6 +150,53 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             function.into_token_stream()
         }
     }
+}
+
+/// Whether an `async fn` can become a plain fn returning the
+/// `__private::Guarded` future itself (one state machine per fn, the
+/// body's, instead of the fn's own around it: about a third of the build
+/// time of a guarded async fn). That is the default options' case: no
+/// `summary` (it is computed from the arguments before the body takes
+/// them, which must stay at the first poll), no `on_deny` or `success_if`
+/// (their two-step form), a tool name that a `const` can hold (not one
+/// found through `Self`), and no attribute left below this one that could
+/// read the signature (rmcp's `#[tool]` boxes an `async fn` only).
+fn returns_guarded_future(function: &ItemFn, args: &Args) -> bool {
+    let name_is_const = match &args.name {
+        Some(ToolName::Literal(_)) => true,
+        Some(ToolName::Path(path)) => !path.segments.iter().any(|s| s.ident == "Self"),
+        None => !is_trait_call(function),
+    };
+    args.summary.is_none()
+        && args.on_deny.is_none()
+        && args.success_if.is_none()
+        && name_is_const
+        && function.attrs.iter().all(is_inert)
+}
+
+/// Built-in attributes that do not read or rewrite the fn's signature.
+fn is_inert(attr: &syn::Attribute) -> bool {
+    const INERT: [&str; 13] = [
+        "doc",
+        "allow",
+        "warn",
+        "deny",
+        "forbid",
+        "expect",
+        "inline",
+        "cold",
+        "must_use",
+        "deprecated",
+        "cfg",
+        "rustfmt",
+        "clippy",
+    ];
+    matches!(attr.style, AttrStyle::Inner(_))
+        || attr
+            .path()
+            .segments
+            .first()
+            .is_some_and(|s| INERT.iter().any(|name| s.ident == name))
 }
 
 /// The manifest entry, registered at compile time (an item inside the

@@ -209,7 +209,18 @@ pub use integrations::rmcp;
 ///    an async call dropped before it finishes is reported as `"cancelled"`.
 ///
 /// The function keeps its signature, generics, attributes and docs, so it
-/// drops into tool registries unchanged. It works on free functions,
+/// drops into tool registries unchanged. One exception, invisible to
+/// callers: an `async fn` with no `summary`, `on_deny` or `success_if`, and
+/// no attribute macro below `#[guarded]`, becomes
+/// `fn ..(same arguments) -> impl Future<Output = R>` returning the guarded
+/// future itself (one state machine per fn instead of two, for a much
+/// cheaper build; the README's "Performance" has the figures). Callers
+/// `.await` it as before; it captures the same lifetimes and generics as the
+/// `async fn` (in callers of any edition), is `Send` when the body is,
+/// satisfies a trait's `async fn` or `-> impl Future + Send`, and does
+/// nothing until polled. Rustdoc shows that signature, and clippy's
+/// pedantic `missing_errors_doc` (which reads an `async` body) no longer
+/// fires on it. It works on free functions,
 /// methods with any receiver, trait-impl methods (native `async fn` in
 /// traits and `#[async_trait]`), and functions returning
 /// `Box::pin(async move { .. })`.

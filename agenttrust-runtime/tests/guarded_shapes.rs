@@ -193,6 +193,48 @@ impl DynTool for Tripler {
     }
 }
 
+// Default options on an `async fn`: the expansion returns the guarded
+// future itself (`fn .. -> impl Future`); these prove it captures what an
+// `async fn` would, in this edition-2021 crate: lifetimes hidden in paths,
+// `impl Trait` arguments, generics, and recursion through a box.
+pub struct Borrowing<'a>(&'a str);
+
+#[guarded(effect = "read")]
+async fn async_hidden_lifetimes(
+    text: std::borrow::Cow<str>,
+    other: Borrowing,
+) -> Result<usize, ToolError> {
+    tokio::task::yield_now().await;
+    Ok(text.len() + other.0.len())
+}
+
+#[guarded(effect = "read")]
+async fn async_impl_trait_arg(x: impl std::fmt::Display + Send) -> Result<String, ToolError> {
+    Ok(x.to_string())
+}
+
+#[guarded(effect = "read")]
+async fn async_generic<T: Send + Clone>(item: T, _tag: &str) -> Result<Vec<T>, ToolError> {
+    Ok(vec![item.clone(), item])
+}
+
+#[guarded(effect = "read")]
+#[doc = "Recurses through a box, as an `async fn` may."]
+#[allow(clippy::unused_async)]
+async fn async_countdown(n: u32) -> Result<u32, ToolError> {
+    if n == 0 {
+        return Ok(0);
+    }
+    Ok(Box::pin(async_countdown(n - 1)).await? + 1)
+}
+
+impl<D: Sync> Files<D> {
+    #[guarded(effect = "read")]
+    pub async fn async_by_ref_with_str(&self, extra: &str) -> Result<usize, ToolError> {
+        Ok(self.count as usize + extra.len())
+    }
+}
+
 fn boxed_future(
     x: u32,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
@@ -278,6 +320,19 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             assert_eq!(Tripler.run(3).await.unwrap(), 9);
             n += 1;
             assert_eq!(boxed_future(1).await.unwrap(), 101);
+            n += 1;
+            let owned = String::from("abc");
+            let hidden = async_hidden_lifetimes(owned.as_str().into(), Borrowing(&owned));
+            assert_eq!(assert_send(hidden).await.unwrap(), 6);
+            n += 1;
+            assert_eq!(assert_send(async_impl_trait_arg(5)).await.unwrap(), "5");
+            n += 1;
+            assert_eq!(assert_send(async_generic(1u8, "t")).await.unwrap(), [1, 1]);
+            n += 1;
+            assert_eq!(assert_send(async_countdown(2)).await.unwrap(), 2);
+            n += 3;
+            let with_str = files.async_by_ref_with_str("ab");
+            assert_eq!(assert_send(with_str).await.unwrap(), 7);
             n += 1;
             // Sync shapes, blocking inside the runtime's worker thread.
             assert_eq!(sync_free(1).unwrap(), 2);
@@ -405,4 +460,22 @@ fn every_guarded_fn_in_this_file_is_in_the_manifest_once_with_its_effect() {
         ("async_renamed", Some("mutating"))
     );
     assert!(agenttrust_runtime::tool_capabilities().contains(&"tool:async_renamed".to_owned()));
+}
+
+/// An `async fn` guarded with the default options is still lazy: making
+/// its future checks nothing and runs nothing; the first poll checks.
+#[tokio::test]
+async fn a_guarded_future_does_nothing_until_polled() {
+    let (server, rt) = guardian().await;
+    let pending = async_countdown(0);
+    let dropped = async_generic(1u8, "never polled");
+    drop(dropped);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(common::bodies(&server, "/api/v1/agenttrust/check")
+        .await
+        .is_empty());
+    assert_eq!(rt.scope(pending).await.unwrap(), 0);
+    let checks = common::bodies(&server, "/api/v1/agenttrust/check").await;
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0]["action_name"], "async_countdown");
 }

@@ -103,11 +103,11 @@ macro_rules! async_tool_pair {
             Ok(n)
         }
 
-        /// A generated async tool.
-        #[expect(
-            clippy::missing_errors_doc,
-            reason = "pinned: fires with and without #[guarded]"
-        )]
+        /// A generated async tool. With the default options the expansion
+        /// returns the guarded future itself, and clippy's
+        /// `missing_errors_doc` only reads a body that is an `async` block:
+        /// it no longer fires here (no `#[expect]`), and under
+        /// `deny(warnings)` this pins that the expansion adds no lint.
         #[guarded(effect = "read")]
         pub async fn $guarded(n: u8) -> Result<u8, AgentTrustError> {
             Ok(n)
