@@ -163,6 +163,8 @@ pub struct TelemetryStats {
     pub dropped: u64,
     /// Report posts that failed (each may be retried).
     pub failed_posts: u64,
+    /// Report posts the gateway accepted; `sent / posts` is the mean batch.
+    pub posts: u64,
 }
 
 /// What a flush achieved before its deadline.
@@ -235,6 +237,7 @@ struct Shared {
     sent: AtomicU64,
     dropped: AtomicU64,
     failed_posts: AtomicU64,
+    posts: AtomicU64,
     /// Set at the first drop of an outage (logged once), cleared when a
     /// post succeeds again.
     dropping: AtomicBool,
@@ -385,6 +388,7 @@ impl Pipeline {
             sent: c.sent.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             failed_posts: c.failed_posts.load(Ordering::Relaxed),
+            posts: c.posts.load(Ordering::Relaxed),
         }
     }
 }
@@ -609,6 +613,7 @@ impl Worker {
         match outcome {
             Ok(_) => {
                 self.shared.sent.fetch_add(len as u64, Ordering::Relaxed);
+                self.shared.posts.fetch_add(1, Ordering::Relaxed);
                 if self.shared.dropping.swap(false, Ordering::AcqRel) {
                     tracing::warn!(
                         dropped_so_far = self.shared.dropped.load(Ordering::Relaxed),
@@ -760,6 +765,7 @@ mod tests {
             })
             .collect();
         assert_eq!(sizes.iter().sum::<usize>() as u64, reports);
+        assert_eq!(client.telemetry_stats().posts, sizes.len() as u64);
         assert_eq!(sizes[0], 10, "the first batch is the official ten");
         assert!(sizes.iter().all(|n| *n <= 80), "{sizes:?}");
         assert!(

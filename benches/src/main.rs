@@ -551,6 +551,7 @@ fn delivery(s: &Setup, calls: usize) -> Value {
     let stats = agenttrust_runtime::TelemetryStats {
         dropped: after.dropped - before.dropped,
         failed_posts: after.failed_posts - before.failed_posts,
+        posts: after.posts - before.posts,
         ..after
     };
 
@@ -571,7 +572,8 @@ fn delivery(s: &Setup, calls: usize) -> Value {
     json!({
         "calls": calls,
         "ours": {"stored": ours, "lost": calls.saturating_sub(ours), "flush": format!("{outcome:?}"),
-                 "dropped_counter": stats.dropped, "failed_posts": stats.failed_posts, "seconds": ours_secs},
+                 "dropped_counter": stats.dropped, "failed_posts": stats.failed_posts, "report_posts": stats.posts,
+                 "seconds": ours_secs},
         "official": {"stored": theirs, "lost": calls.saturating_sub(theirs), "flush_errors": official_errors, "seconds": official_secs},
     })
 }

@@ -104,10 +104,13 @@ pub fn print_table(results: &Value) {
         }
         if let Some(d) = r.get("delivery") {
             println!(
-                "delivery of {} calls: ours stored {} (lost {}), official stored {} (lost {})",
+                "delivery of {} calls: ours stored {} (lost {}) in {} report posts ({:.1} s), \
+                 official stored {} (lost {})",
                 d["calls"],
                 d["ours"]["stored"],
                 d["ours"]["lost"],
+                d["ours"]["report_posts"],
+                d["ours"]["seconds"].as_f64().unwrap_or(f64::NAN),
                 d["official"]["stored"],
                 d["official"]["lost"]
             );
