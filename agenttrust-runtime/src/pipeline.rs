@@ -30,7 +30,7 @@ pub const MAX_BATCH: usize = 10;
 /// a million reports is kept whole even when the worker sends nothing
 /// during it. An event takes about [`QUEUED_EVENT_BYTES`] bytes while queued
 /// (plus its tool name when that is not `'static`) and about 114 bytes of
-/// memory with the channel's overhead (the benchmark measured +108.9 MiB for
+/// memory with the channel's overhead (the benchmark measured +108.8 MiB for
 /// 1,000,000 queued events), so a full queue holds about 114 MiB.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
