@@ -8,6 +8,7 @@ use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, OnElevation, ToolName};
 use crate::item::{Shape, erase_impl_trait, has_impl_trait, tail_async_block_mut};
+use crate::returned_future;
 
 /// Generated locals: mixed-site hygiene, so the user's body cannot name
 /// (or shadow) them.
@@ -89,13 +90,14 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     };
 
     match shape {
-        Shape::Async if returns_guarded_future(&function, args) => {
+        Shape::Async if returned_future::applies(&function, args) => {
             let output = match &function.sig.output {
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
                 ReturnType::Default => quote!(()),
             };
             let (inner_attrs, body) = split_body(&function);
             let inner_attrs = quote!(#(#inner_attrs)*);
+            let moved_in = returned_future::move_arguments_in(&mut function.sig);
             let tool_const = local("__AGENTTRUST_TOOL");
             let steps = quote! {
                 const #tool_const: #krate::__private::Tool = #tool;
@@ -103,7 +105,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 #krate::__private::Guarded::new(
                     #krate::__private::check(&#tool_const, ::core::option::Option::None),
                     #returns_local,
-                    async move #body,
+                    async move { #moved_in #body },
                 )
             };
             function.sig.asyncness = None;
@@ -152,53 +154,6 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     }
 }
 
-/// Whether an `async fn` can become a plain fn returning the
-/// `__private::Guarded` future itself (one state machine per fn, the
-/// body's, instead of the fn's own around it: about a third of the build
-/// time of a guarded async fn). That is the default options' case: no
-/// `summary` (it is computed from the arguments before the body takes
-/// them, which must stay at the first poll), no `on_deny` or `success_if`
-/// (their two-step form), a tool name that a `const` can hold (not one
-/// found through `Self`), and no attribute left below this one that could
-/// read the signature (rmcp's `#[tool]` boxes an `async fn` only).
-fn returns_guarded_future(function: &ItemFn, args: &Args) -> bool {
-    let name_is_const = match &args.name {
-        Some(ToolName::Literal(_)) => true,
-        Some(ToolName::Path(path)) => !path.segments.iter().any(|s| s.ident == "Self"),
-        None => !is_trait_call(function),
-    };
-    args.summary.is_none()
-        && args.on_deny.is_none()
-        && args.success_if.is_none()
-        && name_is_const
-        && function.attrs.iter().all(is_inert)
-}
-
-/// Built-in attributes that do not read or rewrite the fn's signature.
-fn is_inert(attr: &syn::Attribute) -> bool {
-    const INERT: [&str; 13] = [
-        "doc",
-        "allow",
-        "warn",
-        "deny",
-        "forbid",
-        "expect",
-        "inline",
-        "cold",
-        "must_use",
-        "deprecated",
-        "cfg",
-        "rustfmt",
-        "clippy",
-    ];
-    matches!(attr.style, AttrStyle::Inner(_))
-        || attr
-            .path()
-            .segments
-            .first()
-            .is_some_and(|s| INERT.iter().any(|name| s.ident == name))
-}
-
 /// The manifest entry, registered at compile time (an item inside the
 /// body, so the output stays one function item).
 fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
@@ -230,7 +185,7 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
 
 /// A method named `call` with a receiver: rig's `Tool::call` shape, whose
 /// tool name is `Self::NAME` when `Self` is a rig tool.
-fn is_trait_call(function: &ItemFn) -> bool {
+pub(crate) fn is_trait_call(function: &ItemFn) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 

@@ -12,6 +12,7 @@ mod args;
 mod expand;
 mod item;
 mod mcp;
+mod returned_future;
 
 use proc_macro::TokenStream;
 use quote::ToTokens;

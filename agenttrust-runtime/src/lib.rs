@@ -217,8 +217,9 @@ pub use integrations::rmcp;
 /// cheaper build; the README's "Performance" has the figures). Callers
 /// `.await` it as before; it captures the same lifetimes and generics as the
 /// `async fn` (in callers of any edition), is `Send` when the body is,
-/// satisfies a trait's `async fn` or `-> impl Future + Send`, and does
-/// nothing until polled. Rustdoc shows that signature, and clippy's
+/// satisfies a trait's `async fn` or `-> impl Future + Send`, does
+/// nothing until polled, and holds every argument until the call ends
+/// (an unused `_permit` too), matching patterns at the first poll. Rustdoc shows that signature, and clippy's
 /// pedantic `missing_errors_doc` (which reads an `async` body) no longer
 /// fires on it. It works on free functions,
 /// methods with any receiver, trait-impl methods (native `async fn` in

@@ -235,6 +235,44 @@ impl<D: Sync> Files<D> {
     }
 }
 
+#[guarded(effect = "read")]
+async fn async_pattern_args(
+    Params(p): Params,
+    (a, b): (u32, u32),
+    _: u8,
+    mut m: u32,
+    #[cfg(any())] hidden: u32,
+) -> Result<u32, ToolError> {
+    m += 1;
+    Ok(p + a + b + m)
+}
+
+/// Records when it is dropped, to compare with the body's run.
+pub struct Held(&'static str, Arc<std::sync::Mutex<Vec<&'static str>>>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.1.lock().unwrap().push(self.0);
+    }
+}
+
+/// Arguments the body never names live as long as the call, as in an
+/// `async fn` (a permit held by `_permit`, say).
+#[guarded(effect = "read")]
+async fn holds_its_arguments(
+    _permit: Held,
+    (_first, _): (Held, Held),
+    _: Held,
+    both: (Held, Held),
+    log: Arc<std::sync::Mutex<Vec<&'static str>>>,
+) -> Result<(), ToolError> {
+    // Names one field: the whole argument still lives until the end.
+    let _ = &both.0;
+    tokio::task::yield_now().await;
+    log.lock().unwrap().push("body");
+    Ok(())
+}
+
 fn boxed_future(
     x: u32,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
@@ -331,6 +369,9 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             n += 1;
             assert_eq!(assert_send(async_countdown(2)).await.unwrap(), 2);
             n += 3;
+            let sum = async_pattern_args(Params(1), (2, 3), 0, 4);
+            assert_eq!(assert_send(sum).await.unwrap(), 11);
+            n += 1;
             let with_str = files.async_by_ref_with_str("ab");
             assert_eq!(assert_send(with_str).await.unwrap(), 7);
             n += 1;
@@ -478,4 +519,32 @@ async fn a_guarded_future_does_nothing_until_polled() {
     let checks = common::bodies(&server, "/api/v1/agenttrust/check").await;
     assert_eq!(checks.len(), 1);
     assert_eq!(checks[0]["action_name"], "async_countdown");
+}
+
+#[tokio::test]
+async fn arguments_the_body_does_not_name_live_until_the_call_ends() {
+    let (_server, rt) = guardian().await;
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let held = |name| Held(name, log.clone());
+    let call = holds_its_arguments(
+        held("permit"),
+        (held("first"), held("second")),
+        held("ignored"),
+        (held("both.0"), held("both.1")),
+        log.clone(),
+    );
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "nothing dropped at the call: {:?}",
+        log.lock().unwrap()
+    );
+    rt.scope(call).await.unwrap();
+    let log = log.lock().unwrap();
+    assert_eq!(log[0], "body", "{log:?}");
+    let mut dropped = log[1..].to_vec();
+    dropped.sort_unstable();
+    assert_eq!(
+        dropped,
+        ["both.0", "both.1", "first", "ignored", "permit", "second"]
+    );
 }
