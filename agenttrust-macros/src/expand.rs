@@ -99,14 +99,35 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let inner_attrs = quote!(#(#inner_attrs)*);
             let moved_in = returned_future::move_arguments_in(&mut function.sig);
             let tool_const = local("__AGENTTRUST_TOOL");
+            let future = |summary: TokenStream| {
+                quote! {
+                    #krate::__private::Guarded::new(
+                        #krate::__private::check(&#tool_const, #summary),
+                        #returns_local,
+                        async move { #moved_in #body },
+                    )
+                }
+            };
+            // A summary reads the arguments before the body takes them, at
+            // the first poll (as in an `async fn`): `Deferred` runs this
+            // closure then, and its statement ends before any await.
+            let future = match &args.summary {
+                None => future(quote!(::core::option::Option::None)),
+                Some(_) => {
+                    let guarded = future(summary_value.to_token_stream());
+                    quote! {
+                        #krate::__private::Deferred::new(move || {
+                            let #summary_value: ::core::option::Option<::std::string::String> =
+                                #summary;
+                            #guarded
+                        })
+                    }
+                }
+            };
             let steps = quote! {
                 const #tool_const: #krate::__private::Tool = #tool;
                 #returns
-                #krate::__private::Guarded::new(
-                    #krate::__private::check(&#tool_const, ::core::option::Option::None),
-                    #returns_local,
-                    async move { #moved_in #body },
-                )
+                #future
             };
             function.sig.asyncness = None;
             // This crate is edition 2024: an `impl Future` whose tokens carry

@@ -10,19 +10,26 @@ use syn::{AttrStyle, Attribute, FnArg, ItemFn, Pat, PatIdent, Signature};
 use crate::args::{Args, ToolName};
 use crate::expand::is_trait_call;
 
-/// Whether `function` (an `async fn`) takes this form: with the default
-/// options, that is no `summary` (computed from the arguments before the
-/// body takes them, it must stay at the first poll), no `on_deny` or
+/// Whether `function` (an `async fn`) takes this form: no `on_deny` or
 /// `success_if` (their two-step form), a tool name a `const` can hold (not
-/// one found through `Self`), and no attribute left below this one that
-/// could read the signature (rmcp's `#[tool]` boxes only an `async fn`).
+/// one found through `Self`), no attribute left below this one that could
+/// read the signature (rmcp's `#[tool]` boxes only an `async fn`), and,
+/// with a `summary`, only named arguments (a summary may read a name a
+/// pattern binds, and patterns are matched inside the body).
 pub(crate) fn applies(function: &ItemFn, args: &Args) -> bool {
     let name_is_const = match &args.name {
         Some(ToolName::Literal(_)) => true,
         Some(ToolName::Path(path)) => !path.segments.iter().any(|s| s.ident == "Self"),
         None => !is_trait_call(function),
     };
-    args.summary.is_none()
+    let summary_can_see_arguments = args.summary.is_none()
+        || function.sig.inputs.iter().all(|input| match input {
+            FnArg::Receiver(_) => true,
+            FnArg::Typed(arg) => {
+                matches!(&*arg.pat, Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none())
+            }
+        });
+    summary_can_see_arguments
         && args.on_deny.is_none()
         && args.success_if.is_none()
         && name_is_const

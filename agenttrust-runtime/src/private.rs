@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt::Display;
 
 use crate::error::{AgentTrustError, Result};
-pub use crate::guard::guarded::Guarded;
+pub use crate::guard::guarded::{Deferred, Guarded};
 pub use crate::guard::Call;
 use crate::guard::Overrides;
 use crate::runtime;

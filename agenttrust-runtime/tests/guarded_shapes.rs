@@ -273,6 +273,18 @@ async fn holds_its_arguments(
     Ok(())
 }
 
+fn noted(log: &std::sync::Mutex<Vec<&'static str>>) -> &'static str {
+    log.lock().unwrap().push("summary");
+    "noted"
+}
+
+/// A summary with a side effect, to see when it runs.
+#[guarded(effect = "read", summary = noted(&log))]
+async fn summarized(log: Arc<std::sync::Mutex<Vec<&'static str>>>) -> Result<(), ToolError> {
+    log.lock().unwrap().push("body");
+    Ok(())
+}
+
 fn boxed_future(
     x: u32,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
@@ -547,4 +559,18 @@ async fn arguments_the_body_does_not_name_live_until_the_call_ends() {
         dropped,
         ["both.0", "both.1", "first", "ignored", "permit", "second"]
     );
+}
+
+/// The summary is computed when the call starts (its first poll), as in an
+/// `async fn`, not when the fn is called.
+#[tokio::test]
+async fn a_summary_is_computed_at_the_first_poll() {
+    let (server, rt) = guardian().await;
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let call = summarized(log.clone());
+    assert!(log.lock().unwrap().is_empty());
+    rt.scope(call).await.unwrap();
+    assert_eq!(*log.lock().unwrap(), ["summary", "body"]);
+    let checks = common::bodies(&server, "/api/v1/agenttrust/check").await;
+    assert_eq!(checks[0]["action_input_summary"], "noted");
 }

@@ -77,3 +77,55 @@ where
         Poll::Ready(output)
     }
 }
+
+pin_project_lite::pin_project! {
+    /// A [`Guarded`] made at the first poll: an async guarded fn with a
+    /// `summary` returns this, so the summary (read from the arguments
+    /// before the body takes them) is computed when the call starts, as
+    /// in an `async fn`, not when the fn is called.
+    #[must_use = "futures do nothing unless polled"]
+    #[project = DeferredProj]
+    // pin-project-lite takes no attributes on variant fields; the variants'
+    // docs describe them.
+    #[allow(missing_docs)]
+    pub enum Deferred<M, G> {
+        /// Not polled yet: `make` is taken at the first poll.
+        Start { make: Option<M> },
+        /// Started: `future` is what `make` returned.
+        Running { #[pin] future: G },
+    }
+}
+
+impl<M, G> Deferred<M, G>
+where
+    M: FnOnce() -> G,
+    G: Future,
+{
+    /// `make` runs at the first poll; its future is then polled.
+    pub fn new(make: M) -> Self {
+        Self::Start { make: Some(make) }
+    }
+}
+
+impl<M, G> Future for Deferred<M, G>
+where
+    M: FnOnce() -> G,
+    G: Future,
+{
+    type Output = G::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G::Output> {
+        if let DeferredProj::Start { make } = self.as_mut().project() {
+            let Some(make) = make.take() else {
+                // `make` panicked at an earlier poll: nothing runs twice.
+                return Poll::Pending;
+            };
+            let future = make();
+            self.set(Self::Running { future });
+        }
+        match self.project() {
+            DeferredProj::Running { future } => future.poll(cx),
+            DeferredProj::Start { .. } => Poll::Pending,
+        }
+    }
+}
