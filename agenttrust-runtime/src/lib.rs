@@ -212,20 +212,19 @@ pub use integrations::rmcp;
 /// drops into tool registries unchanged. One exception, invisible to
 /// callers: an `async fn` with no `on_deny` or `success_if`, no attribute
 /// macro below `#[guarded]`, and (with a `summary`) no pattern among its
-/// arguments, becomes
-/// `fn ..(same arguments) -> impl Future<Output = R>` returning the guarded
-/// future itself (one state machine per fn instead of two, for a much
-/// cheaper build; the README's "Performance" has the figures). Callers
-/// `.await` it as before; it captures the same lifetimes and generics as the
-/// `async fn` (in callers of any edition), is `Send` when the body is,
-/// satisfies a trait's `async fn` or `-> impl Future + Send`, does
-/// nothing until polled (a `summary` is computed at the first poll), and
-/// holds every argument until the call ends (an unused `_permit` too),
-/// matching patterns at the first poll. Rustdoc shows that signature, and clippy's
-/// pedantic `missing_errors_doc` (which reads an `async` body) no longer
-/// fires on it. It works on free functions,
-/// methods with any receiver, trait-impl methods (native `async fn` in
-/// traits and `#[async_trait]`), and functions returning
+/// arguments, becomes `fn ..(same arguments) -> impl Future<Output = R>`
+/// returning the guarded future itself (one state machine per fn instead
+/// of two, for a much cheaper build; the README's "Performance" has the
+/// figures). Callers `.await` it as before; it captures the same lifetimes
+/// and generics as the `async fn` (in callers of any edition), is `Send`
+/// when the body is, satisfies a trait's `async fn` or
+/// `-> impl Future + Send`, does nothing until polled (a `summary` is
+/// computed at the first poll), and holds every argument until the call
+/// ends (an unused `_permit` too), matching patterns at the first poll.
+/// Rustdoc shows that signature, and clippy's pedantic `missing_errors_doc`
+/// (which reads an `async` body) no longer fires on it. It works on free
+/// functions, methods with any receiver, trait-impl methods (native
+/// `async fn` in traits and `#[async_trait]`), and functions returning
 /// `Box::pin(async move { .. })`.
 ///
 /// A fn returning a future is guarded when the future is written in its
