@@ -686,6 +686,20 @@ mod tests {
             .unwrap()
     }
 
+    /// The number of events in each report the server received, in order.
+    async fn batch_sizes(server: &MockServer) -> Vec<usize> {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                body["events"].as_array().unwrap().len()
+            })
+            .collect()
+    }
+
     fn flushing_every(interval: Duration) -> TelemetryConfig {
         TelemetryConfig::default().flush_interval(interval)
     }
@@ -754,16 +768,7 @@ mod tests {
             }
         }
         assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
-        let sizes: Vec<usize> = server
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-                body["events"].as_array().unwrap().len()
-            })
-            .collect();
+        let sizes = batch_sizes(&server).await;
         assert_eq!(sizes.iter().sum::<usize>() as u64, reports);
         assert_eq!(client.telemetry_stats().posts, sizes.len() as u64);
         assert_eq!(sizes[0], 10, "the first batch is the official ten");
@@ -793,14 +798,6 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
-        let requests = server.received_requests().await.unwrap();
-        let sizes: Vec<usize> = requests
-            .iter()
-            .map(|r| {
-                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-                body["events"].as_array().unwrap().len()
-            })
-            .collect();
-        assert_eq!(sizes, [10, 10, 10]);
+        assert_eq!(batch_sizes(&server).await, [10, 10, 10]);
     }
 }
