@@ -95,16 +95,21 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
                 ReturnType::Default => quote!(()),
             };
-            let (inner_attrs, body) = split_body(&function);
+            let (inner_attrs, _) = split_body(&function);
             let inner_attrs = quote!(#(#inner_attrs)*);
             let moved_in = returned_future::move_arguments_in(&mut function.sig);
+            // The moves and the body's own statements in one block: the
+            // body as a block of its own inside it would be a lone tail
+            // block, which rustc's `unused_braces` reports on the user's
+            // braces when the body fits on one line.
+            let body = body_after(&function, moved_in);
             let tool_const = local("__AGENTTRUST_TOOL");
             let future = |summary: TokenStream| {
                 quote! {
                     #krate::__private::Guarded::new(
                         #krate::__private::check(&#tool_const, #summary),
                         #returns_local,
-                        async move { #moved_in #body },
+                        async move #body,
                     )
                 }
             };
@@ -372,6 +377,18 @@ fn split_body(function: &ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
         }
     });
     (inner, body)
+}
+
+/// The body's statements after `first`, in the body's braces.
+fn body_after(function: &ItemFn, first: TokenStream) -> TokenStream {
+    let mut body = TokenStream::new();
+    function.block.brace_token.surround(&mut body, |tokens| {
+        tokens.extend(first);
+        for stmt in &function.block.stmts {
+            stmt.to_tokens(tokens);
+        }
+    });
+    body
 }
 
 /// The item with its original outer attributes, signature and brace span,

@@ -35,6 +35,16 @@ pub fn delete() -> Result<(), AgentTrustError> {
     Ok(())
 }
 
+/// A one-line body. rustc's `unused_braces` fires only on a block that
+/// fits on one line, so this is the shape that shows a nested block in the
+/// expansion (`rustfmt` would spread it over three lines).
+///
+/// # Errors
+/// When the Guardian denies it.
+#[rustfmt::skip]
+#[guarded(effect = "read")]
+pub async fn echo(n: u8) -> Result<u8, AgentTrustError> { Ok(n) }
+
 /// A tool with state.
 pub struct Counter {
     count: u64,
