@@ -150,6 +150,20 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let (inner_attrs, body) = split_body(&function);
             let steps = if matches!(shape, Shape::Async) {
                 guarded_async(annotation, body)
+            } else if one_await {
+                // One generic runtime call: the check, the body in the
+                // call's span and the report are compiled once per
+                // instance of `run_blocking`, not written out per fn.
+                quote! {
+                    #returns
+                    let #summary_value: ::core::option::Option<::std::string::String> = #summary;
+                    #krate::__private::run_blocking(
+                        &#tool,
+                        #summary_value,
+                        #returns_local,
+                        move || #body,
+                    )
+                }
             } else {
                 let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
                 guarded(

@@ -71,6 +71,28 @@ pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
     crate::blocking::run(check(tool, summary))
 }
 
+/// A sync guarded fn's whole call: the check, then `body` in the call's
+/// span, then the report; a refusal becomes the return value through
+/// `returns`. One generic call, so each fn's expansion is a single
+/// expression for the compiler to check.
+pub fn run_blocking<R>(
+    tool: &Tool,
+    summary: Option<String>,
+    returns: Returns<R>,
+    body: impl FnOnce() -> R,
+) -> R {
+    let call = match check_blocking(tool, summary) {
+        Ok(call) => call,
+        Err(error) => return returns.deny(error),
+    };
+    let result = {
+        let _entered = call.span().enter();
+        body()
+    };
+    returns.finish(call, &result);
+    result
+}
+
 /// The counters' hot path for one answered check (what `decide` records),
 /// for the benchmark to time on its own.
 pub fn count_check(
