@@ -62,7 +62,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             #result
         }
     };
-    let check_async = quote!(#krate::__private::check(&#tool, #summary_value).await);
+    let check_async = quote!(#krate::__private::check(#tool, #summary_value).await);
     // The common async case (no `on_deny`, no `success_if`): one await of
     // `Guarded`, which checks, runs the body in the call's span and reports.
     // Fewer awaits in the fn's own state machine build faster.
@@ -80,7 +80,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             #returns
             let #summary_value: ::core::option::Option<::std::string::String> = #summary;
             let #result #annotation = #krate::__private::Guarded::new(
-                #krate::__private::check(&#tool, #summary_value),
+                #krate::__private::check(#tool, #summary_value),
                 #returns_local,
                 async move #body,
             )
@@ -103,11 +103,10 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             // block, which rustc's `unused_braces` reports on the user's
             // braces when the body fits on one line.
             let body = body_after(&function, moved_in);
-            let tool_const = local("__AGENTTRUST_TOOL");
             let future = |summary: TokenStream| {
                 quote! {
                     #krate::__private::Guarded::new(
-                        #krate::__private::check(&#tool_const, #summary),
+                        #krate::__private::check(#tool, #summary),
                         #returns_local,
                         async move #body,
                     )
@@ -130,7 +129,6 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 }
             };
             let steps = quote! {
-                const #tool_const: #krate::__private::Tool = #tool;
                 #returns
                 #future
             };
@@ -158,14 +156,14 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                     #returns
                     let #summary_value: ::core::option::Option<::std::string::String> = #summary;
                     #krate::__private::run_blocking(
-                        &#tool,
+                        #tool,
                         #summary_value,
                         #returns_local,
                         move || #body,
                     )
                 }
             } else {
-                let check = quote!(#krate::__private::check_blocking(&#tool, #summary_value));
+                let check = quote!(#krate::__private::check_blocking(#tool, #summary_value));
                 guarded(
                     check,
                     annotation,
@@ -225,7 +223,7 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
 
 /// A method named `call` with a receiver: rig's `Tool::call` shape, whose
 /// tool name is `Self::NAME` when `Self` is a rig tool.
-pub(crate) fn is_trait_call(function: &ItemFn) -> bool {
+fn is_trait_call(function: &ItemFn) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 

@@ -7,21 +7,14 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::{AttrStyle, Attribute, FnArg, ItemFn, Pat, PatIdent, Signature};
 
-use crate::args::{Args, ToolName};
-use crate::expand::is_trait_call;
+use crate::args::Args;
 
 /// Whether `function` (an `async fn`) takes this form: no `on_deny` or
-/// `success_if` (their two-step form), a tool name a `const` can hold (not
-/// one found through `Self`), no attribute left below this one that could
-/// read the signature (rmcp's `#[tool]` boxes only an `async fn`), and,
-/// with a `summary`, only named arguments (a summary may read a name a
-/// pattern binds, and patterns are matched inside the body).
+/// `success_if` (their two-step form), no attribute left below this one
+/// that could read the signature (rmcp's `#[tool]` boxes only an `async
+/// fn`), and, with a `summary`, only named arguments (a summary may read a
+/// name a pattern binds, and patterns are matched inside the body).
 pub(crate) fn applies(function: &ItemFn, args: &Args) -> bool {
-    let name_is_const = match &args.name {
-        Some(ToolName::Literal(_)) => true,
-        Some(ToolName::Path(path)) => !path.segments.iter().any(|s| s.ident == "Self"),
-        None => !is_trait_call(function),
-    };
     let summary_can_see_arguments = args.summary.is_none()
         || function.sig.inputs.iter().all(|input| match input {
             FnArg::Receiver(_) => true,
@@ -32,7 +25,6 @@ pub(crate) fn applies(function: &ItemFn, args: &Args) -> bool {
     summary_can_see_arguments
         && args.on_deny.is_none()
         && args.success_if.is_none()
-        && name_is_const
         && function.attrs.iter().all(is_inert)
 }
 

@@ -39,7 +39,7 @@ pub fn summarize<T: Display + ?Sized>(value: &T) -> String {
 ///
 /// # Errors
 /// The denial, elevation, unavailability or configuration error to return.
-pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
+pub async fn check(tool: Tool, summary: Option<String>) -> Result<Call> {
     let rt = match runtime::current() {
         Ok(rt) => rt,
         Err(error) => {
@@ -67,7 +67,7 @@ pub async fn check(tool: &Tool, summary: Option<String>) -> Result<Call> {
 ///
 /// # Errors
 /// As [`check`].
-pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
+pub fn check_blocking(tool: Tool, summary: Option<String>) -> Result<Call> {
     crate::blocking::run(check(tool, summary))
 }
 
@@ -76,7 +76,7 @@ pub fn check_blocking(tool: &Tool, summary: Option<String>) -> Result<Call> {
 /// `returns`. One generic call, so each fn's expansion is a single
 /// expression for the compiler to check.
 pub fn run_blocking<R>(
-    tool: &Tool,
+    tool: Tool,
     summary: Option<String>,
     returns: Returns<R>,
     body: impl FnOnce() -> R,

@@ -148,6 +148,14 @@ impl<D: Send + Sync> Files<D> {
         Ok(self.count)
     }
 
+    pub const ASYNC_NAME: &'static str = "files_async_tool";
+
+    /// A name read through `Self`, on the guarded-future form.
+    #[guarded(effect = "read", name = Self::ASYNC_NAME)]
+    pub async fn async_named_by_self(&self) -> Result<u32, ToolError> {
+        Ok(self.count)
+    }
+
     #[guarded(effect = "read", summary = self.count)]
     pub async fn async_by_ref(&self, extra: u32) -> Result<u32, ToolError> {
         Ok(self.count + extra)
@@ -164,6 +172,17 @@ impl Tool for Doubler {
     #[guarded(effect = "read", name = "doubler")]
     async fn call(&self, x: u32) -> Result<u32, ToolError> {
         Ok(x * 2)
+    }
+}
+
+/// A trait's `call` without a name: the tool-name probe's fallback ("call")
+/// on the guarded-future form, in an impl whose trait asks for `Send`.
+pub struct Halver;
+
+impl Tool for Halver {
+    #[guarded(effect = "read")]
+    async fn call(&self, x: u32) -> Result<u32, ToolError> {
+        Ok(x / 2)
     }
 }
 
@@ -367,6 +386,10 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             n += 1;
             assert_eq!(assert_send(Doubler.call(4)).await.unwrap(), 8);
             n += 1;
+            assert_eq!(assert_send(Halver.call(4)).await.unwrap(), 2);
+            n += 1;
+            assert_eq!(assert_send(files.async_named_by_self()).await.unwrap(), 5);
+            n += 1;
             assert_eq!(Tripler.run(3).await.unwrap(), 9);
             n += 1;
             assert_eq!(boxed_future(1).await.unwrap(), 101);
@@ -450,6 +473,7 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
     for expected in [
         "async_renamed",
         "files_tool",
+        "files_async_tool",
         "doubler",
         "tripler",
         "guarded_boxed",
