@@ -7,7 +7,9 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, OnElevation, ToolName};
-use crate::item::{Shape, erase_impl_trait, has_impl_trait, tail_async_block_mut};
+use crate::item::{
+    Shape, erase_impl_trait, has_impl_trait, ok_may_fail_in_band, tail_async_block_mut,
+};
 use crate::returned_future;
 
 /// Generated locals: mixed-site hygiene, so the user's body cannot name
@@ -282,9 +284,10 @@ fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
 /// to carry a denial (or, with `on_deny`, to tell success), spanned on the
 /// user's return type so that is where a mismatch is reported, once.
 ///
-/// When the return type can be spelled in the body, a probe looks for an
-/// `Ok` value that reports failure in band (rmcp's `CallToolResult` with
-/// `is_error`, a nested `Result`), so such a call is reported as failed.
+/// When the return type can be spelled in the body and its `Ok` type may
+/// report failure in band (rmcp's `CallToolResult` with `is_error`, a
+/// nested `Result`; see `ok_may_fail_in_band`), a probe looks for it, so
+/// such a call is reported as failed.
 fn returns_witness(
     args: &Args,
     krate: &Path,
@@ -294,7 +297,7 @@ fn returns_witness(
     let returns = local("__agenttrust_returns");
     let krate = respan(krate.to_token_stream(), ret_span);
     let in_band = match value_type {
-        Some(ty) if !has_impl_trait(ty) => quote_spanned! {ret_span=>
+        Some(ty) if !has_impl_trait(ty) && ok_may_fail_in_band(ty) => quote_spanned! {ret_span=>
             .in_band({
                 #[allow(unused_imports)]
                 use #krate::__private::{InBandJudge as _, NoInBandJudge as _};

@@ -305,3 +305,117 @@ fn erased(ty: &Type) -> (Type, bool) {
     erase.visit_type_mut(&mut ty);
     (ty, erase.0)
 }
+
+/// Whether the `Ok` value of the return type `ty` could report a failure
+/// in band (a nested `Result`, rmcp's `CallToolResult`: the runtime's
+/// `InBandFailure` types), so the expansion must probe for it. `false` only
+/// for a `Result<T, ..>` (any path ending in `Result`, `io::Result<T>`
+/// too) whose `T` is plainly neither: a reference, tuple, array, slice or
+/// pointer, or a primitive or std type by its usual name. The probe costs
+/// every such fn a trait lookup at compile time and changes nothing for
+/// these types; anything else (an alias, a user type) keeps it.
+pub(crate) fn ok_may_fail_in_band(ty: &Type) -> bool {
+    let Some(ok) = result_ok_type(ty) else {
+        return true;
+    };
+    !plainly_not_in_band(ok)
+}
+
+/// `T` of a `..::Result<T, ..>`.
+fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ungrouped(ty) else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if path.qself.is_some() || last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
+}
+
+fn plainly_not_in_band(ty: &Type) -> bool {
+    const STD: [&str; 31] = [
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64", "String", "Vec", "VecDeque", "Option", "Box", "Arc",
+        "Rc", "Cow", "HashMap", "BTreeMap", "HashSet", "BTreeSet", "PathBuf", "Duration",
+    ];
+    match ungrouped(ty) {
+        Type::Reference(_)
+        | Type::Tuple(_)
+        | Type::Array(_)
+        | Type::Slice(_)
+        | Type::Ptr(_)
+        | Type::Never(_)
+        | Type::BareFn(_) => true,
+        Type::Path(path) if path.qself.is_none() => {
+            let segments = &path.path.segments;
+            segments.last().is_some_and(|last| {
+                STD.iter().any(|name| last.ident == name)
+                    || (last.ident == "Value"
+                        && segments.len() == 2
+                        && segments[0].ident == "serde_json")
+            })
+        }
+        _ => false,
+    }
+}
+
+fn ungrouped(mut ty: &Type) -> &Type {
+    loop {
+        match ty {
+            Type::Group(group) => ty = &group.elem,
+            Type::Paren(paren) => ty = &paren.elem,
+            _ => return ty,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ok_may_fail_in_band;
+
+    fn probed(ty: &str) -> bool {
+        ok_may_fail_in_band(&syn::parse_str(ty).unwrap())
+    }
+
+    #[test]
+    fn plain_ok_types_skip_the_in_band_probe() {
+        for ty in [
+            "Result<u32, AgentTrustError>",
+            "Result<(), E>",
+            "std::result::Result<String, ToolError>",
+            "io::Result<Vec<u8>>",
+            "anyhow::Result<Option<CallToolResult>>",
+            "Result<&'a mut u32, E>",
+            "Result<(u8, CallToolResult), E>",
+            "Result<[u8; 4], E>",
+            "Result<serde_json::Value, E>",
+            "Result<Box<dyn Error>, E>",
+        ] {
+            assert!(!probed(ty), "{ty} needs no probe");
+        }
+    }
+
+    #[test]
+    fn ok_types_that_may_report_failure_or_are_unknown_keep_it() {
+        for ty in [
+            "Result<CallToolResult, McpError>",
+            "Result<rmcp::model::CallToolResult, E>",
+            "Result<Result<u8, ParseIntError>, E>",
+            "Result<Outcome, E>",
+            "Result<Value, E>",
+            "Result<<T as Tool>::Output, E>",
+            "LocalResult<u8>",
+            "ToolOutput",
+            "Result",
+        ] {
+            assert!(probed(ty), "{ty} keeps the probe");
+        }
+    }
+}
