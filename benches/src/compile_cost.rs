@@ -9,8 +9,13 @@
 //! with it, a variant built right after one with the same source (guarded
 //! with the manifest on, then off) reused the other's work and looked
 //! several times cheaper than it is. Each build compiles the whole crate.
+//!
+//! With `--compile-instructions`, each variant is also built once with
+//! rustc under callgrind (this binary is cargo's workspace wrapper, so
+//! only the generated crate is instrumented): instruction counts do not
+//! move with the machine's load, so they show where the build time goes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -86,8 +91,89 @@ fn build_variant(root: &Path, runtime: &Path, v: usize, round: usize) -> Result<
     build(root).ok_or_else(|| format!("cargo build failed ({name})"))
 }
 
-/// Seconds of each variant (median over rounds) and the ratios.
-pub fn measure(quick: bool) -> Value {
+/// Set for a build whose rustc runs through this binary: where callgrind
+/// writes the generated crate's profile.
+const PROFILE_ENV: &str = "AGENTTRUST_BENCH_RUSTC_PROFILE";
+
+/// When cargo runs this binary as its workspace wrapper (`rustc` and its
+/// arguments follow), runs rustc, under callgrind for the generated crate,
+/// and returns its exit code.
+pub fn wrapper_mode() -> Option<i32> {
+    let out = std::env::var_os(PROFILE_ENV)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (rustc, rest) = args.split_first()?;
+    let ours = rest
+        .windows(2)
+        .any(|w| w[0] == "--crate-name" && w[1] == "compile_cost");
+    let mut command = if ours {
+        let mut valgrind = Command::new("valgrind");
+        valgrind
+            .args(["--tool=callgrind", "--quiet"])
+            .arg(format!(
+                "--callgrind-out-file={}",
+                PathBuf::from(out).display()
+            ))
+            .arg(rustc);
+        valgrind
+    } else {
+        Command::new(rustc)
+    };
+    let status = command.args(rest).status().ok()?;
+    Some(status.code().unwrap_or(1))
+}
+
+/// Instructions rustc spends on one build of variant `v`.
+fn instructions_of(root: &Path, runtime: &Path, v: usize) -> Result<u64, String> {
+    let (name, attr, default_features) = VARIANTS[v];
+    let out = root.join(format!("rustc-{name}.callgrind"));
+    std::fs::write(
+        root.join("Cargo.toml"),
+        cargo_toml(runtime, default_features),
+    )
+    .and_then(|()| std::fs::write(root.join("src/lib.rs"), source(attr, usize::MAX - v)))
+    .map_err(|e| format!("cannot write the generated crate: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
+    let ok = Command::new(env!("CARGO"))
+        .args(["build", "--quiet"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", root.join("target"))
+        .env("CARGO_INCREMENTAL", "0")
+        .env("RUSTC_WORKSPACE_WRAPPER", exe)
+        .env(PROFILE_ENV, &out)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return Err(format!("cargo build under callgrind failed ({name})"));
+    }
+    crate::instructions::total_instructions(&out)
+        .ok_or_else(|| format!("no callgrind totals for {name}"))
+}
+
+/// rustc's instructions for each variant, and their ratios to `plain`.
+fn instructions(root: &Path, runtime: &Path) -> Value {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return json!({"skipped": "valgrind is not installed (apt-get install valgrind)"});
+    }
+    let mut counts = serde_json::Map::new();
+    let mut ratios = serde_json::Map::new();
+    let mut plain = None;
+    for (v, (name, _, _)) in VARIANTS.iter().enumerate() {
+        eprintln!("  compile cost: rustc under callgrind, {name}");
+        match instructions_of(root, runtime, v) {
+            Ok(n) => {
+                let base = *plain.get_or_insert(n);
+                counts.insert((*name).to_owned(), json!(n));
+                ratios.insert(format!("{name}_to_plain"), json!(n as f64 / base as f64));
+            }
+            Err(skipped) => return json!({ "skipped": skipped }),
+        }
+    }
+    json!({ "instructions": counts, "ratios": ratios })
+}
+
+/// Seconds of each variant (median over rounds) and the ratios; with
+/// `with_instructions`, rustc's instruction counts too.
+pub fn measure(quick: bool, with_instructions: bool) -> Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join("compile-cost");
@@ -130,5 +216,8 @@ pub fn measure(quick: bool) -> Value {
         "ratio_guarded_to_tracing_instrument".to_owned(),
         json!(paired(2, 1)),
     );
+    if with_instructions {
+        out.insert("rustc".to_owned(), instructions(&root, &runtime));
+    }
     Value::Object(out)
 }

@@ -84,7 +84,7 @@ pub fn run_child(args: &[String]) {
     let _ = runtime.guard().flush_blocking(Duration::from_secs(10));
 }
 
-fn total_instructions(out: &std::path::Path) -> Option<u64> {
+pub(crate) fn total_instructions(out: &std::path::Path) -> Option<u64> {
     let text = std::fs::read_to_string(out).ok()?;
     text.lines()
         .find_map(|l| {

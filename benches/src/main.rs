@@ -2,7 +2,7 @@
 //! gateway: the bare HTTP round trip (floor), our `#[guarded]` functions,
 //! and the official `agenttrustid` SDK's check-then-report guard.
 //!
-//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing] [--only-instructions] [--only-latency] [--reps N] [--calls N] [--rounds N]`
+//! `cargo run --release --manifest-path benches/Cargo.toml -- [--quick] [--json FILE] [--only-burst] [--no-burst] [--only-tracing] [--only-instructions] [--only-compile] [--compile-instructions] [--only-latency] [--reps N] [--calls N] [--rounds N]`
 //!
 //! Prints one table per gateway latency (0 and 1 ms) with medians over
 //! repetitions, the ratios ours/floor and ours/official, throughput at 1, 8
@@ -47,6 +47,7 @@ pub struct Settings {
     compile: bool,
     callgrind: bool,
     only_compile: bool,
+    compile_instructions: bool,
     only_burst: bool,
     only_tracing: bool,
     only_instructions: bool,
@@ -79,6 +80,7 @@ impl Settings {
             compile: !flag("--no-compile"),
             callgrind: !flag("--no-callgrind"),
             only_compile: flag("--only-compile"),
+            compile_instructions: flag("--compile-instructions"),
             only_burst: flag("--only-burst"),
             only_tracing: flag("--only-tracing"),
             only_instructions: flag("--only-instructions"),
@@ -673,6 +675,9 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
 }
 
 fn main() {
+    if let Some(code) = compile_cost::wrapper_mode() {
+        std::process::exit(code);
+    }
     let settings = Settings::parse();
     if let Some(mode) = instructions::child_mode() {
         instructions::run_child(&mode);
@@ -688,7 +693,7 @@ fn main() {
     );
     let mut results = serde_json::Map::new();
     if settings.only_compile {
-        let cost = compile_cost::measure(settings.quick);
+        let cost = compile_cost::measure(settings.quick, settings.compile_instructions);
         println!(
             "{}",
             serde_json::to_string_pretty(&cost).unwrap_or_default()
@@ -744,7 +749,7 @@ fn main() {
     if settings.compile && !settings.only_burst {
         results.insert(
             "compile_cost".to_owned(),
-            compile_cost::measure(settings.quick),
+            compile_cost::measure(settings.quick, settings.compile_instructions),
         );
     }
     finish(&settings, Value::Object(results));
