@@ -178,5 +178,15 @@ pub fn print_table(results: &Value) {
             get(c, &["ratio_tracing_instrument_to_plain"]),
             get(c, &["ratio_guarded_to_tracing_instrument"]),
         );
+        if let Some(counts) = c["rustc"]["instructions"].as_object() {
+            println!("rustc instructions (callgrind, one build each):");
+            for (variant, n) in counts {
+                println!(
+                    "{variant:<26} {:>14} ({:.2} of plain)",
+                    n,
+                    get(c, &["rustc", "ratios", &format!("{variant}_to_plain")])
+                );
+            }
+        }
     }
 }
