@@ -133,14 +133,31 @@ async fn world(policy: Policy) -> World {
 }
 
 async fn log_in(browser: &Client, world: &World, name: &str) {
-    browser
-        .goto(&format!("{}/ui", world.gateway.url()))
-        .await
-        .unwrap();
-    let form = browser
-        .form(Locator::Css("form[action='/ui/login']"))
-        .await
-        .unwrap();
+    // Once, in a loaded full-workspace run, the form was not there right
+    // after `goto` returned (NoSuchElement): wait for it, and navigate
+    // again if the page never shows it.
+    let login_form = Locator::Css("form[action='/ui/login']");
+    let mut last_error = None;
+    for _ in 0..3 {
+        browser
+            .goto(&format!("{}/ui", world.gateway.url()))
+            .await
+            .unwrap();
+        match browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(login_form)
+            .await
+        {
+            Ok(_) => {
+                last_error = None;
+                break;
+            }
+            Err(e) => last_error = Some(e.to_string()),
+        }
+    }
+    assert!(last_error.is_none(), "no login form at /ui: {last_error:?}");
+    let form = browser.form(login_form).await.unwrap();
     form.set_by_name("api_key", world.gateway.api_key())
         .await
         .unwrap();
