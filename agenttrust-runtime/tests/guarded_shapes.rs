@@ -41,14 +41,19 @@ fn early_return_and_question_mark(flag: bool) -> Result<&'static str, ToolError>
     Ok("late")
 }
 
+// A second reference argument, so the named lifetime is needed (clippy's
+// needless_lifetimes reads the signature, as it does without the attribute).
 #[guarded(effect = "read")]
-fn returns_borrow<'a>(v: &'a mut Vec<u32>) -> Result<&'a mut u32, ToolError> {
+fn returns_borrow<'a>(v: &'a mut Vec<u32>, _tag: &str) -> Result<&'a mut u32, ToolError> {
     v.push(1);
     Ok(v.last_mut().expect("just pushed"))
 }
 
 #[guarded(effect = "read")]
-async fn async_returns_borrow<'a>(v: &'a mut Vec<u32>) -> Result<&'a mut u32, ToolError> {
+async fn async_returns_borrow<'a>(
+    v: &'a mut Vec<u32>,
+    _tag: &str,
+) -> Result<&'a mut u32, ToolError> {
     v.push(1);
     Ok(v.last_mut().expect("just pushed"))
 }
@@ -377,7 +382,7 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             assert_eq!(assert_send(async_free(2)).await.unwrap(), 4);
             n += 1;
             let mut v = vec![];
-            *async_returns_borrow(&mut v).await.unwrap() += 1;
+            *async_returns_borrow(&mut v, "tag").await.unwrap() += 1;
             n += 1;
             let files = Arc::new(Files { count: 5, dep: () });
             assert_eq!(files.clone().by_arc().await.unwrap(), 5);
@@ -421,7 +426,7 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             ));
             n += 1;
             let mut v = vec![];
-            *returns_borrow(&mut v).unwrap() += 5;
+            *returns_borrow(&mut v, "tag").unwrap() += 5;
             n += 1;
             assert_eq!(v, [6]);
             assert_eq!(generic([1, 2], "tag").unwrap(), [1, 2]);

@@ -127,6 +127,52 @@ macro_rules! async_tool_pair {
 
 async_tool_pair!(generated_async_plain, generated_async_guarded);
 
+/// Lifetimes that could be elided: clippy's `needless_lifetimes` fires on
+/// the signature with and without the attribute (the expansion's body once
+/// named the return type, which hid it); each `#[expect]` fails the build
+/// if the lint does not fire.
+pub mod elidable_lifetimes {
+    use agenttrust_runtime::{guarded, AgentTrustError};
+
+    /// Plain.
+    ///
+    /// # Errors
+    /// Never.
+    #[expect(
+        clippy::needless_lifetimes,
+        reason = "pinned: fires with and without #[guarded]"
+    )]
+    pub fn plain<'a>(v: &'a [u8]) -> Result<&'a [u8], AgentTrustError> {
+        Ok(v)
+    }
+
+    /// Guarded, sync.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[expect(
+        clippy::needless_lifetimes,
+        reason = "pinned: fires with and without #[guarded]"
+    )]
+    #[guarded(effect = "read")]
+    pub fn guarded<'a>(v: &'a [u8]) -> Result<&'a [u8], AgentTrustError> {
+        Ok(v)
+    }
+
+    /// Guarded, async.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[expect(
+        clippy::needless_lifetimes,
+        reason = "pinned: fires with and without #[guarded]"
+    )]
+    #[guarded(effect = "read")]
+    pub async fn guarded_async<'a>(v: &'a [u8]) -> Result<&'a [u8], AgentTrustError> {
+        Ok(v)
+    }
+}
+
 /// Generated fns with an `# Errors` section: no lint with or without it.
 macro_rules! documented_tool {
     ($name:ident) => {
