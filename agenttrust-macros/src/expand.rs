@@ -65,13 +65,15 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
     };
     let check_async = quote!(#krate::__private::check(#tool, #summary_value).await);
-    // The common async case (no `on_deny`, no `success_if`): one await of
-    // `Guarded`, which checks, runs the body in the call's span and reports.
-    // Fewer awaits in the fn's own state machine build faster.
+    // The common case (no `on_deny`, no `success_if`): the return type's
+    // `Returns` both denies and judges, so one runtime call does it all:
+    // for an async fn one await of `Guarded`, which checks, runs the body
+    // in the call's span and reports (fewer awaits in the fn's own state
+    // machine build faster); for a sync fn `run_blocking`.
     let returns_local = local("__agenttrust_returns");
-    let one_await = args.on_deny.is_none() && args.success_if.is_none();
+    let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
     let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
-        if !one_await {
+        if !judged_by_returns {
             return guarded(
                 check_async.clone(),
                 annotation,
@@ -97,7 +99,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
                 ReturnType::Default => quote!(()),
             };
-            let (inner_attrs, _) = split_body(&function);
+            let inner_attrs = inner_attrs(&function);
             let inner_attrs = quote!(#(#inner_attrs)*);
             let moved_in = returned_future::move_arguments_in(&mut function.sig);
             // The moves and the body's own statements in one block: the
@@ -150,7 +152,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let (inner_attrs, body) = split_body(&function);
             let steps = if matches!(shape, Shape::Async) {
                 guarded_async(annotation, body)
-            } else if one_await {
+            } else if judged_by_returns {
                 // One generic runtime call: the check, the body in the
                 // call's span and the report are compiled once per
                 // instance of `run_blocking`, not written out per fn.
@@ -378,20 +380,19 @@ fn output_annotation(output: &ReturnType) -> Option<TokenStream> {
 
 /// The body's inner attributes (hoisted to the new body) and the body itself.
 fn split_body(function: &ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
-    let inner = function
+    (
+        inner_attrs(function),
+        body_after(function, TokenStream::new()),
+    )
+}
+
+/// The body's inner attributes, which the new body carries.
+fn inner_attrs(function: &ItemFn) -> Vec<&syn::Attribute> {
+    function
         .attrs
         .iter()
         .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
-        .collect();
-    let block = &function.block;
-    let stmts = &block.stmts;
-    let mut body = TokenStream::new();
-    block.brace_token.surround(&mut body, |tokens| {
-        for stmt in stmts {
-            stmt.to_tokens(tokens);
-        }
-    });
-    (inner, body)
+        .collect()
 }
 
 /// The body's statements after `first`, in the body's braces.
