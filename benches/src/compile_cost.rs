@@ -104,21 +104,24 @@ fn cargo_toml(runtime: &Path, default_features: bool) -> String {
     )
 }
 
-/// Seconds of one debug build of the crate in `dir`.
-fn build(dir: &Path) -> Option<f64> {
-    let start = Instant::now();
-    let ok = Command::new(env!("CARGO"))
+/// A debug build of the crate in `dir`, whole (no incremental reuse).
+fn cargo_build(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    command
         .args(["build", "--quiet"])
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", dir.join("target"))
-        .env("CARGO_INCREMENTAL", "0")
-        .status()
-        .ok()?
-        .success();
+        .env("CARGO_INCREMENTAL", "0");
+    command
+}
+
+/// Seconds of one debug build of the crate in `dir`.
+fn build(dir: &Path) -> Option<f64> {
+    let start = Instant::now();
+    let ok = cargo_build(dir).status().ok()?.success();
     ok.then(|| start.elapsed().as_secs_f64())
 }
 
-/// Writes variant `v` for `round` and builds it.
 /// Writes `variant`'s crate for `round` (a new source forces a rebuild).
 fn write_variant(
     root: &Path,
@@ -184,11 +187,7 @@ fn instructions_of(
     let out = root.join(format!("rustc-{name}.callgrind"));
     write_variant(root, runtime, variant, round)?;
     let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
-    let ok = Command::new(env!("CARGO"))
-        .args(["build", "--quiet"])
-        .current_dir(root)
-        .env("CARGO_TARGET_DIR", root.join("target"))
-        .env("CARGO_INCREMENTAL", "0")
+    let ok = cargo_build(root)
         .env("RUSTC_WORKSPACE_WRAPPER", exe)
         .env(PROFILE_ENV, &out)
         .status()
@@ -202,8 +201,8 @@ fn instructions_of(
 
 /// rustc's instructions for each variant, and their ratios to `plain`.
 fn instructions(root: &Path, runtime: &Path) -> Value {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        return json!({"skipped": "valgrind is not installed (apt-get install valgrind)"});
+    if let Some(skipped) = crate::instructions::without_valgrind() {
+        return skipped;
     }
     let mut counts = serde_json::Map::new();
     let mut ratios = serde_json::Map::new();

@@ -94,10 +94,16 @@ pub(crate) fn total_instructions(out: &std::path::Path) -> Option<u64> {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
+/// The "skipped" result when valgrind is not installed.
+pub(crate) fn without_valgrind() -> Option<Value> {
+    let missing = Command::new("valgrind").arg("--version").output().is_err();
+    missing.then(|| json!({"skipped": "valgrind is not installed (apt-get install valgrind)"}))
+}
+
 /// Instructions per call of each target, and ours/floor ratios.
 pub fn measure() -> Value {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        return json!({"skipped": "valgrind is not installed (apt-get install valgrind)"});
+    if let Some(skipped) = without_valgrind() {
+        return skipped;
     }
     let s = crate::setup(Duration::ZERO);
     let exe = std::env::current_exe().expect("own path");
