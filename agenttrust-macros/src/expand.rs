@@ -8,7 +8,8 @@ use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
 
 use crate::args::{Args, OnElevation, ToolName};
 use crate::item::{
-    Shape, erase_impl_trait, has_impl_trait, ok_may_fail_in_band, tail_async_block_mut,
+    Shape, closure_output, erase_impl_trait, has_impl_trait, ok_may_fail_in_band,
+    tail_async_block_mut,
 };
 use crate::returned_future;
 
@@ -41,20 +42,30 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
     };
     let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
     let deny = deny_return(args, &krate);
-    let finish = finish_call(args, &krate);
-    let (call, result, error, summary_value) = (
+    let finish = finish_call(args, &krate, matches!(shape, Shape::Sync));
+    let (call, result, error) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
         local("__agenttrust_error"),
-        local("__agenttrust_summary"),
     );
+    // A summary is an owned `String` made in its own statement, so no
+    // temporary it borrowed (a `MutexGuard`, say) lives across the check;
+    // without one, `None` is passed as it is.
+    let (summary_let, summary_value) = match &args.summary {
+        Some(_) => {
+            let value = local("__agenttrust_summary");
+            let let_summary = quote! {
+                let #value: ::core::option::Option<::std::string::String> = #summary;
+            };
+            (let_summary, value.to_token_stream())
+        }
+        None => (TokenStream::new(), summary),
+    };
     // Check, run the body once (`run_body` yields its value), report, return it.
-    // The summary is an owned `String` made in its own statement, so no
-    // temporary it borrowed (a `MutexGuard`, say) lives across the check.
     let guarded = |check: TokenStream, annotation: Option<TokenStream>, run_body: TokenStream| {
         quote! {
             #returns
-            let #summary_value: ::core::option::Option<::std::string::String> = #summary;
+            #summary_let
             let #call = match #check {
                 ::core::result::Result::Ok(call) => call,
                 ::core::result::Result::Err(#error) => return #deny,
@@ -65,11 +76,10 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
     };
     let check_async = quote!(#krate::__private::check(#tool, #summary_value).await);
-    // The common case (no `on_deny`, no `success_if`): the return type's
-    // `Returns` both denies and judges, so one runtime call does it all:
-    // for an async fn one await of `Guarded`, which checks, runs the body
-    // in the call's span and reports (fewer awaits in the fn's own state
-    // machine build faster); for a sync fn `run_blocking`.
+    // The common case of an async fn (no `on_deny`, no `success_if`): the
+    // return type's `Returns` both denies and judges, so one await of
+    // `Guarded` checks, runs the body in the call's span and reports (fewer
+    // awaits in the fn's own state machine build faster).
     let returns_local = local("__agenttrust_returns");
     let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
     let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
@@ -82,7 +92,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
         quote! {
             #returns
-            let #summary_value: ::core::option::Option<::std::string::String> = #summary;
+            #summary_let
             let #result #annotation = #krate::__private::Guarded::new(
                 #krate::__private::check(#tool, #summary_value),
                 #returns_local,
@@ -107,30 +117,24 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             // block, which rustc's `unused_braces` reports on the user's
             // braces when the body fits on one line.
             let body = body_after(&function, moved_in);
-            let future = |summary: TokenStream| {
-                quote! {
-                    #krate::__private::Guarded::new(
-                        #krate::__private::check(#tool, #summary),
-                        #returns_local,
-                        async move #body,
-                    )
-                }
+            let future = quote! {
+                #krate::__private::Guarded::new(
+                    #krate::__private::check(#tool, #summary_value),
+                    #returns_local,
+                    async move #body,
+                )
             };
             // A summary reads the arguments before the body takes them, at
             // the first poll (as in an `async fn`): `Deferred` runs this
             // closure then, and its statement ends before any await.
             let future = match &args.summary {
-                None => future(quote!(::core::option::Option::None)),
-                Some(_) => {
-                    let guarded = future(summary_value.to_token_stream());
-                    quote! {
-                        #krate::__private::Deferred::new(move || {
-                            let #summary_value: ::core::option::Option<::std::string::String> =
-                                #summary;
-                            #guarded
-                        })
-                    }
-                }
+                None => future,
+                Some(_) => quote! {
+                    #krate::__private::Deferred::new(move || {
+                        #summary_let
+                        #future
+                    })
+                },
             };
             let steps = quote! {
                 #returns
@@ -152,27 +156,28 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let (inner_attrs, body) = split_body(&function);
             let steps = if matches!(shape, Shape::Async) {
                 guarded_async(annotation, body)
-            } else if judged_by_returns {
-                // One generic runtime call: the check, the body in the
-                // call's span and the report are compiled once per
-                // instance of `run_blocking`, not written out per fn.
-                quote! {
-                    #returns
-                    let #summary_value: ::core::option::Option<::std::string::String> = #summary;
-                    #krate::__private::run_blocking(
-                        #tool,
-                        #summary_value,
-                        #returns_local,
-                        move || #body,
-                    )
-                }
             } else {
-                let check = quote!(#krate::__private::check_blocking(#tool, #summary_value));
-                guarded(
-                    check,
-                    annotation,
-                    quote!(#krate::__private::Call::in_span(&#call, move || #body)),
-                )
+                // The body runs in a closure called at once (so its
+                // `return` and `?` stay its own), typed with the fn's
+                // return type (so `?` knows what it converts into), that
+                // spends a `Once` (so it is `FnOnce` and may return borrows
+                // of its arguments), inside the span `start_blocking`
+                // entered: no generic runtime fn is compiled per guarded fn.
+                let closure_output = match &function.sig.output {
+                    ReturnType::Type(_, ty) => {
+                        let ty = closure_output(ty);
+                        quote!(-> #ty)
+                    }
+                    ReturnType::Default => TokenStream::new(),
+                };
+                let once = local("__agenttrust_once");
+                let body = body_after(&function, quote!(#krate::__private::Once::spend(#once);));
+                let check = quote!(#krate::__private::start_blocking(#tool, #summary_value));
+                let run_body = quote! {{
+                    let #once = #krate::__private::Once;
+                    (move || #closure_output #body)()
+                }};
+                guarded(check, None, run_body)
             };
             emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }
@@ -231,7 +236,7 @@ fn is_trait_call(function: &ItemFn) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 
-/// `Tool { name, effect, fail_open, enforce, on_elevation }`.
+/// `Tool::new(name)` with the attribute's effect and overrides set.
 fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
     let name = match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
@@ -248,38 +253,35 @@ fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
             quote!(#ident)
         }
     };
-    let effect = match &args.effect {
-        Some(lit) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
-    let flag = |lit: &Option<syn::LitBool>| match lit {
-        Some(lit) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
-    let (fail_open, enforce) = (flag(&args.fail_open), flag(&args.enforce));
-    let on_elevation = match (&args.on_elevation, &args.wait) {
-        (None, _) => quote!(::core::option::Option::None),
+    // Only what the attribute set: fewer tokens and paths for the
+    // compiler to expand and resolve per fn.
+    let mut tool = quote!(#krate::__private::Tool::new(#name));
+    if let Some(lit) = &args.effect {
+        tool.extend(quote!(.effect(#lit)));
+    }
+    if let Some(lit) = &args.fail_open {
+        tool.extend(quote!(.fail_open(#lit)));
+    }
+    if let Some(lit) = &args.enforce {
+        tool.extend(quote!(.enforce(#lit)));
+    }
+    match (&args.on_elevation, &args.wait) {
+        (None, _) => {}
         (Some((OnElevation::Error, _)), _) => {
-            quote!(::core::option::Option::Some(#krate::OnElevation::Error))
+            tool.extend(quote!(.on_elevation(#krate::OnElevation::Error)));
         }
-        (Some((OnElevation::Wait, _)), None) => {
-            quote!(::core::option::Option::Some(#krate::OnElevation::Wait {
-                max_wait: ::core::option::Option::None,
-            }))
-        }
-        (Some((OnElevation::Wait, _)), Some((bound, _))) => {
-            let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
-            quote!(::core::option::Option::Some(#krate::OnElevation::Wait {
-                max_wait: ::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)),
-            }))
-        }
-    };
-    quote! {
-        #krate::__private::Tool {
-            name: #name, effect: #effect, fail_open: #fail_open, enforce: #enforce,
-            on_elevation: #on_elevation,
+        (Some((OnElevation::Wait, _)), wait) => {
+            let max_wait = match wait {
+                None => quote!(::core::option::Option::None),
+                Some((bound, _)) => {
+                    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+                    quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
+                }
+            };
+            tool.extend(quote!(.on_elevation(#krate::OnElevation::Wait { max_wait: #max_wait })));
         }
     }
+    tool
 }
 
 /// `let returns = returns();`: the one place the return type must be able
@@ -334,7 +336,13 @@ fn deny_return(args: &Args, krate: &Path) -> TokenStream {
 /// Reporting the outcome: by the return type's `Result`-ness, or by `success_if`.
 /// Methods taking `&self` are called by path: a user's blanket trait in
 /// scope (`tracing::Instrument`, say) would otherwise win method resolution.
-fn finish_call(args: &Args, krate: &Path) -> TokenStream {
+/// A sync fn's call is a `Running` (its span entered), an async fn's a `Call`.
+fn finish_call(args: &Args, krate: &Path, sync: bool) -> TokenStream {
+    let finish = if sync {
+        quote!(finish_running)
+    } else {
+        quote!(finish)
+    };
     let (call, result, returns) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
@@ -344,9 +352,9 @@ fn finish_call(args: &Args, krate: &Path) -> TokenStream {
         Some(path) => quote_spanned!(path.span()=>
             #call.finish_with(#path(&#result), ::core::option::Option::None);),
         None if args.on_deny.is_some() => {
-            quote!(#krate::__private::Judge::finish(&#returns, #call, &#result);)
+            quote!(#krate::__private::Judge::#finish(&#returns, #call, &#result);)
         }
-        None => quote!(#krate::__private::Returns::finish(&#returns, #call, &#result);),
+        None => quote!(#krate::__private::Returns::#finish(&#returns, #call, &#result);),
     }
 }
 

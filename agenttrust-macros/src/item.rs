@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, Expr, ItemFn, ReturnType, Stmt, Type};
+use syn::{Attribute, Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
 
 /// The item after parsing.
 pub(crate) enum Input {
@@ -276,6 +276,36 @@ fn find_output(ty: &Type) -> Option<Type> {
 /// annotation (E0562 forbids `impl Trait` there).
 pub(crate) fn erase_impl_trait(ty: &Type) -> TokenStream {
     erased(ty).0.into_token_stream()
+}
+
+/// The return type as the output of the closure a sync body runs in:
+/// `impl Trait` erased as for [`erase_impl_trait`], and every lifetime
+/// `'_` (inferred there), so naming the type in the body uses none of the
+/// signature's lifetimes and clippy's `needless_lifetimes` reads the
+/// signature as without the attribute. A type with a `for<'a>` binder keeps
+/// its lifetimes (the binder's own must stay named).
+pub(crate) fn closure_output(ty: &Type) -> TokenStream {
+    use syn::visit_mut::VisitMut;
+    struct Infer {
+        binder: bool,
+    }
+    impl VisitMut for Infer {
+        fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+            lifetime.ident = Ident::new("_", lifetime.ident.span());
+        }
+        fn visit_bound_lifetimes_mut(&mut self, _: &mut syn::BoundLifetimes) {
+            self.binder = true;
+        }
+    }
+    let erased = erased(ty).0;
+    let mut inferred = erased.clone();
+    let mut infer = Infer { binder: false };
+    infer.visit_type_mut(&mut inferred);
+    if infer.binder {
+        erased.into_token_stream()
+    } else {
+        inferred.into_token_stream()
+    }
 }
 
 /// Whether `ty` names an `impl Trait` somewhere (so it cannot be spelled

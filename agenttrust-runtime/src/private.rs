@@ -8,6 +8,7 @@ use crate::error::{AgentTrustError, Result};
 pub use crate::guard::guarded::{Deferred, Guarded};
 pub use crate::guard::Call;
 use crate::guard::Overrides;
+pub use crate::guard::Running;
 use crate::runtime;
 use crate::summary::truncate_summary;
 
@@ -24,6 +25,47 @@ pub struct Tool {
     pub enforce: Option<bool>,
     /// The per-tool elevation override (`on_elevation = .., wait = ..`).
     pub on_elevation: Option<crate::OnElevation>,
+}
+
+impl Tool {
+    /// A tool named `name`, with no effect hint and no overrides.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            effect: None,
+            fail_open: None,
+            enforce: None,
+            on_elevation: None,
+        }
+    }
+
+    /// With the effect hint `effect`.
+    #[must_use]
+    pub const fn effect(mut self, effect: &'static str) -> Self {
+        self.effect = Some(effect);
+        self
+    }
+
+    /// With the fail-open override `fail_open`.
+    #[must_use]
+    pub const fn fail_open(mut self, fail_open: bool) -> Self {
+        self.fail_open = Some(fail_open);
+        self
+    }
+
+    /// With the enforcement override `enforce`.
+    #[must_use]
+    pub const fn enforce(mut self, enforce: bool) -> Self {
+        self.enforce = Some(enforce);
+        self
+    }
+
+    /// With the elevation override `on_elevation`.
+    #[must_use]
+    pub const fn on_elevation(mut self, on_elevation: crate::OnElevation) -> Self {
+        self.on_elevation = Some(on_elevation);
+        self
+    }
 }
 
 /// Turns a summary expression's `Display` output into the sent summary.
@@ -62,35 +104,27 @@ pub async fn check(tool: Tool, summary: Option<String>) -> Result<Call> {
         .await
 }
 
-/// The check of a sync guarded function: blocks the calling thread, never
-/// panics inside a tokio runtime.
+/// The check of a sync guarded function, then the call's span entered for
+/// its body: blocks the calling thread, never panics inside a tokio runtime.
+/// Everything before the body that does not depend on the body's type, so
+/// the expansion around the body stays small.
 ///
 /// # Errors
 /// As [`check`].
-pub fn check_blocking(tool: Tool, summary: Option<String>) -> Result<Call> {
-    crate::blocking::run(check(tool, summary))
+pub fn start_blocking(tool: Tool, summary: Option<String>) -> Result<Running> {
+    crate::blocking::run(check(tool, summary)).map(Call::enter)
 }
 
-/// A sync guarded fn's whole call: the check, then `body` in the call's
-/// span, then the report; a refusal becomes the return value through
-/// `returns`. One generic call, so each fn's expansion is a single
-/// expression for the compiler to check.
-pub fn run_blocking<R>(
-    tool: Tool,
-    summary: Option<String>,
-    returns: Returns<R>,
-    body: impl FnOnce() -> R,
-) -> R {
-    let call = match check_blocking(tool, summary) {
-        Ok(call) => call,
-        Err(error) => return returns.deny(error),
-    };
-    let result = {
-        let _entered = call.span().enter();
-        body()
-    };
-    returns.finish(call, &result);
-    result
+/// Moved into a sync guarded fn's body closure, so the compiler infers
+/// that closure as `FnOnce` (it is called once, at once) and its body may
+/// return borrows of the arguments it captured, as the fn's own body could.
+#[derive(Debug)]
+pub struct Once;
+
+impl Once {
+    /// Consumes the token.
+    #[allow(clippy::needless_pass_by_value)]
+    pub fn spend(self) {}
 }
 
 /// The counters' hot path for one answered check (what `decide` records),
@@ -269,6 +303,11 @@ impl<R> Returns<R> {
     pub fn finish(&self, call: Call, result: &R) {
         self.judge.finish(call, result);
     }
+
+    /// [`finish`](Self::finish) for a sync body that ran in [`Running`].
+    pub fn finish_running(&self, running: Running, result: &R) {
+        self.judge.finish_running(running, result);
+    }
 }
 
 impl<R> Judge<R> {
@@ -280,13 +319,25 @@ impl<R> Judge<R> {
 
     /// Reports `result` by the return type's own success rule.
     pub fn finish(&self, call: Call, result: &R) {
+        let (success, error_type) = self.verdict(result);
+        call.finish_with(success, error_type);
+    }
+
+    /// [`finish`](Self::finish) for a sync body that ran in [`Running`].
+    pub fn finish_running(&self, running: Running, result: &R) {
+        let (success, error_type) = self.verdict(result);
+        running.finish_with(success, error_type);
+    }
+
+    /// Whether `result` is a success, and the failure's type name.
+    fn verdict(&self, result: &R) -> (bool, Option<&'static str>) {
         let success = (self.is_success)(result);
         let error_type = if success {
             None
         } else {
             (self.error_type)(result)
         };
-        call.finish_with(success, error_type);
+        (success, error_type)
     }
 }
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use tracing::instrument::{Instrument, Instrumented};
+use tracing::span::EnteredSpan;
 use tracing::Span;
 
 use crate::guard::{span, AgentTrustGuard};
@@ -49,6 +50,16 @@ impl Call {
         self.span.in_scope(body)
     }
 
+    /// Enters the call's span until the returned [`Running`] finishes or
+    /// drops: a sync body runs between the two.
+    pub(crate) fn enter(mut self) -> Running {
+        let entered = std::mem::replace(&mut self.span, Span::none()).entered();
+        Running {
+            call: Some(self),
+            entered: Some(entered),
+        }
+    }
+
     /// Reports the body's outcome.
     pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
         self.report(success, error_type.map(Cow::Borrowed));
@@ -75,5 +86,39 @@ impl Drop for Call {
             };
             self.report(false, Some(Cow::Borrowed(cause)));
         }
+    }
+}
+
+/// A sync call whose body is running: the call with its span entered
+/// (owned, so the generic code around the body holds one value whose drop,
+/// on a panic, exits the span and reports the panic).
+#[must_use]
+pub struct Running {
+    call: Option<Call>,
+    entered: Option<EnteredSpan>,
+}
+
+impl Running {
+    /// Exits the span and gives the call back.
+    fn exit(&mut self) -> Option<Call> {
+        let mut call = self.call.take()?;
+        if let Some(entered) = self.entered.take() {
+            call.span = entered.exit();
+        }
+        Some(call)
+    }
+
+    /// Exits the span and reports the body's outcome.
+    pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
+        if let Some(call) = self.exit() {
+            call.finish_with(success, error_type);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // The call's own drop reports the panic, with its span back.
+        drop(self.exit());
     }
 }

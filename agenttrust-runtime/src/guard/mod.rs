@@ -7,6 +7,7 @@ mod span;
 mod wait;
 
 pub use call::Call;
+pub use call::Running;
 pub use decision::Decision;
 pub use wait::{OnElevation, DEFAULT_MAX_ELEVATION_WAIT, FIRST_POLL_INTERVAL, MAX_POLL_INTERVAL};
 
