@@ -94,7 +94,8 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             #returns
             #summary_let
             let #result #annotation = #krate::__private::Guarded::new(
-                #krate::__private::check(#tool, #summary_value),
+                #tool,
+                #summary_value,
                 #returns_local,
                 async move #body,
             )
@@ -119,7 +120,8 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             let body = body_after(&function, moved_in);
             let future = quote! {
                 #krate::__private::Guarded::new(
-                    #krate::__private::check(#tool, #summary_value),
+                    #tool,
+                    #summary_value,
                     #returns_local,
                     async move #body,
                 )

@@ -10,71 +10,81 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use crate::__private::Returns;
+use crate::__private::{check, Returns, Tool};
 use crate::error::Result;
 use crate::guard::Call;
+
+/// The check's future, made at the first poll. Boxed: its type is the
+/// runtime's own, so no guarded fn's expansion constructs or names it.
+type Check = Pin<Box<dyn Future<Output = Result<Call>> + Send>>;
+
+/// Where a [`Guarded`] is: not polled yet, checking, running the body, or
+/// returned.
+enum Stage {
+    Start(Tool, Option<String>),
+    Checking(Check),
+    Running(Call),
+    Done,
+}
 
 pin_project_lite::pin_project! {
     /// An async guarded fn's check and body (see the module docs).
     #[must_use = "futures do nothing unless polled"]
-    pub struct Guarded<C, F: Future> {
-        #[pin]
-        check: C,
+    pub struct Guarded<F: Future> {
         #[pin]
         body: F,
-        call: Option<Call>,
+        stage: Stage,
         returns: Returns<F::Output>,
-        checked: bool,
     }
 }
 
-impl<C, F> Guarded<C, F>
-where
-    C: Future<Output = Result<Call>>,
-    F: Future,
-{
-    /// `body` runs once `check` admits the call; a refusal becomes the fn's
-    /// return value through `returns`.
-    pub fn new(check: C, returns: Returns<F::Output>, body: F) -> Self {
+impl<F: Future> Guarded<F> {
+    /// `body` runs once the check of `tool` admits the call; a refusal
+    /// becomes the fn's return value through `returns`.
+    pub fn new(tool: Tool, summary: Option<String>, returns: Returns<F::Output>, body: F) -> Self {
         Self {
-            check,
             body,
-            call: None,
+            stage: Stage::Start(tool, summary),
             returns,
-            checked: false,
         }
     }
 }
 
-impl<C, F> Future for Guarded<C, F>
-where
-    C: Future<Output = Result<Call>>,
-    F: Future,
-{
+impl<F: Future> Future for Guarded<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        if !*this.checked {
-            let admitted = ready!(this.check.poll(cx));
-            *this.checked = true;
-            match admitted {
-                Ok(call) => *this.call = Some(call),
-                Err(error) => return Poll::Ready(this.returns.deny(error)),
+        loop {
+            match this.stage {
+                Stage::Start(tool, summary) => {
+                    let check = Box::pin(check(*tool, summary.take()));
+                    *this.stage = Stage::Checking(check);
+                }
+                Stage::Checking(check) => {
+                    let admitted = ready!(check.as_mut().poll(cx));
+                    match admitted {
+                        Ok(call) => *this.stage = Stage::Running(call),
+                        Err(error) => {
+                            *this.stage = Stage::Done;
+                            return Poll::Ready(this.returns.deny(error));
+                        }
+                    }
+                }
+                Stage::Running(call) => {
+                    let output = {
+                        let _entered = call.span().enter();
+                        ready!(this.body.poll(cx))
+                    };
+                    if let Stage::Running(call) = std::mem::replace(this.stage, Stage::Done) {
+                        this.returns.finish(call, &output);
+                    }
+                    return Poll::Ready(output);
+                }
+                // Refused or finished already: the fn returned; nothing runs twice.
+                Stage::Done => return Poll::Pending,
             }
         }
-        let Some(call) = this.call.as_ref() else {
-            // Refused (or finished) already: the fn returned; nothing runs twice.
-            return Poll::Pending;
-        };
-        let output = {
-            let _entered = call.span().enter();
-            ready!(this.body.poll(cx))
-        };
-        if let Some(call) = this.call.take() {
-            this.returns.finish(call, &output);
-        }
-        Poll::Ready(output)
     }
 }
 
