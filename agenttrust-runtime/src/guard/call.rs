@@ -89,9 +89,9 @@ impl Drop for Call {
     }
 }
 
-/// A sync call whose body is running: the call with its span entered
-/// (owned, so the generic code around the body holds one value whose drop,
-/// on a panic, exits the span and reports the panic).
+/// A sync call whose body is running: the call with its span entered,
+/// owned, so the code around the body holds one value whose drop (on a
+/// panic) exits the span and reports the panic.
 #[must_use]
 pub struct Running {
     call: Option<Call>,
