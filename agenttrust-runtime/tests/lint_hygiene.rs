@@ -203,8 +203,18 @@ pub mod shadowing_traits {
         fn deny(self, _error: AgentTrustError) {}
         /// Shadows `Returns::finish` / `Judge::finish`.
         fn finish<A, B>(self, _a: A, _b: B) {}
-        /// Shadows `Call::in_span`.
-        fn in_span<A>(self, _a: A) {}
+        /// Shadows `Returns::finish_running` / `Judge::finish_running`.
+        fn finish_running<A, B>(self, _a: A, _b: B) {}
+        /// Shadows `Tool::effect`.
+        fn effect<A>(self, _a: A) {}
+        /// Shadows `Tool::fail_open`.
+        fn fail_open<A>(self, _a: A) {}
+        /// Shadows `Tool::enforce`.
+        fn enforce<A>(self, _a: A) {}
+        /// Shadows `Tool::on_elevation`.
+        fn on_elevation<A>(self, _a: A) {}
+        /// Shadows `Once::spend`.
+        fn spend(self) {}
         /// Shadows `Call::instrument_body`.
         fn instrument_body<A>(self, _a: A) {}
         /// Shadows `Call::finish_with`.
@@ -237,6 +247,34 @@ pub mod shadowing_traits {
     #[guarded(effect = "read", on_deny = code_of)]
     pub fn mapped() -> Result<(), String> {
         Ok(())
+    }
+
+    /// Every override the attribute sets on the tool.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[guarded(
+        effect = "destructive",
+        fail_open = false,
+        enforce = true,
+        on_elevation = "wait",
+        wait = "1s"
+    )]
+    pub fn overridden() -> Result<(), AgentTrustError> {
+        Ok(())
+    }
+
+    /// Judged by a predicate.
+    ///
+    /// # Errors
+    /// When the Guardian denies it.
+    #[guarded(effect = "read", on_deny = code_of, success_if = always)]
+    pub fn judged() -> Result<(), String> {
+        Ok(())
+    }
+
+    fn always(_: &Result<(), String>) -> bool {
+        true
     }
 
     #[allow(clippy::needless_pass_by_value)] // on_deny's shape: fn(AgentTrustError) -> E
