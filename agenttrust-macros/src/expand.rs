@@ -155,9 +155,9 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
         Shape::Async | Shape::Sync => {
             let annotation = output_annotation(&function.sig.output);
-            let (inner_attrs, body) = split_body(&function);
+            let inner_attrs = inner_attrs(&function);
             let steps = if matches!(shape, Shape::Async) {
-                guarded_async(annotation, body)
+                guarded_async(annotation, body_after(&function, TokenStream::new()))
             } else {
                 // The body runs in a closure called at once (so its
                 // `return` and `?` stay its own), typed with the fn's
@@ -386,14 +386,6 @@ fn output_annotation(output: &ReturnType) -> Option<TokenStream> {
         }
         ReturnType::Default => None,
     }
-}
-
-/// The body's inner attributes (hoisted to the new body) and the body itself.
-fn split_body(function: &ItemFn) -> (Vec<&syn::Attribute>, TokenStream) {
-    (
-        inner_attrs(function),
-        body_after(function, TokenStream::new()),
-    )
 }
 
 /// The body's inner attributes, which the new body carries.
