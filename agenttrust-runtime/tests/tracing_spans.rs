@@ -387,6 +387,63 @@ async fn the_guard_run_api_is_one_span_around_check_body_and_report() {
 }
 
 #[test]
+fn the_guard_run_blocking_api_is_one_span_and_reports_success_failure_panic_and_denial() {
+    let guardian = TestGuardian::builder()
+        .rule("drop", Rule::deny("no dropping"))
+        .start_blocking();
+    let capture = Capture::default();
+    let _subscriber = capture.install();
+    let guard = guardian.guard();
+    let n: usize = guard
+        .run_with_effect_blocking("fetch", "https://example.com", "read", || {
+            tracing::info!("fetching");
+            Ok::<_, AgentTrustError>(3)
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    let failed = guard.run_blocking("write", "", || Err::<(), _>(ToolError::Disk(DiskFull)));
+    assert!(failed.is_err());
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        guard.run_blocking("explode", "", || -> Result<(), AgentTrustError> {
+            panic!("boom")
+        })
+    }));
+    assert!(panicked.is_err());
+    let mut ran = false;
+    let denied = guard.run_blocking("drop", "", || {
+        ran = true;
+        Ok::<_, AgentTrustError>(())
+    });
+    assert!(!ran, "a denied body never runs");
+    assert_eq!(denied.unwrap_err().code(), "ACTION_DENIED");
+
+    let spans = capture.guard_spans();
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert_eq!(spans[0].field("gen_ai.tool.name"), Some("fetch"));
+    assert_eq!(spans[0].field("agenttrust.effect"), Some("read"));
+    assert_eq!(spans[0].field("agenttrust.success"), Some("true"));
+    assert_eq!(capture.events()[0].span, Some("agenttrust.guard"));
+    assert_eq!(
+        spans[1].field("error.type"),
+        Some(std::any::type_name::<ToolError>())
+    );
+    assert_eq!(spans[2].field("error.type"), Some("panic"));
+    let events = guardian.events_blocking();
+    let reported: Vec<_> = events
+        .iter()
+        .map(|e| (e.tool_name.as_str(), e.success, e.error_type.as_deref()))
+        .collect();
+    assert_eq!(
+        reported,
+        [
+            ("fetch", true, None),
+            ("write", false, Some(std::any::type_name::<ToolError>())),
+            ("explode", false, Some("panic")),
+        ]
+    );
+}
+
+#[test]
 fn the_counters_add_up_and_measure_the_guardian() {
     let guardian = TestGuardian::builder()
         .rule("slow", Rule::allow().latency(Duration::from_millis(40)))

@@ -11,8 +11,8 @@ use tracing::Span;
 use crate::guard::{span, AgentTrustGuard};
 
 /// A call the Guardian admitted. The body runs inside its span
-/// ([`instrument_body`](Self::instrument_body), [`in_span`](Self::in_span)), and it
-/// reports exactly once: from [`finish_with`](Self::finish_with) or, when
+/// ([`instrument_body`](Self::instrument_body), or [`Running`] for a sync
+/// body), and it reports exactly once: from [`finish_with`](Self::finish_with) or, when
 /// the body panicked or the future was dropped, from `Drop`.
 #[must_use]
 pub struct Call {
@@ -42,12 +42,6 @@ impl Call {
     /// The call's span.
     pub(crate) fn span(&self) -> &Span {
         &self.span
-    }
-
-    /// Runs `body` inside the call's span. `FnOnce`, so the body may return
-    /// borrows of its (moved-in) arguments.
-    pub fn in_span<R>(&self, body: impl FnOnce() -> R) -> R {
-        self.span.in_scope(body)
     }
 
     /// Enters the call's span until the returned [`Running`] finishes or

@@ -529,8 +529,10 @@ impl AgentTrustGuard {
         let summary = Some(summary).filter(|s| !s.is_empty());
         let tool = Cow::Owned(tool.to_owned());
         let call = crate::blocking::run(self.admit(tool, summary, effect, Overrides::default()))?;
-        let result = call.in_span(body);
-        finish(call, &result);
+        let running = call.enter();
+        let result = body();
+        let (success, error_type) = verdict(&result);
+        running.finish_with(success, error_type);
         result
     }
 
@@ -630,8 +632,16 @@ pub(crate) fn record_refusal(tool: &str, effect: Option<&str>, error: &AgentTrus
 
 /// Reports a `Result` body: `Err` is a failure named by its type.
 fn finish<T, E>(call: Call, result: &Result<T, E>) {
-    let error_type = result.is_err().then(std::any::type_name::<E>);
-    call.finish_with(result.is_ok(), error_type);
+    let (success, error_type) = verdict(result);
+    call.finish_with(success, error_type);
+}
+
+/// Whether `result` is a success, and the failure's type name.
+fn verdict<T, E>(result: &Result<T, E>) -> (bool, Option<&'static str>) {
+    (
+        result.is_ok(),
+        result.is_err().then(std::any::type_name::<E>),
+    )
 }
 
 impl Drop for GuardInner {
