@@ -48,10 +48,7 @@ impl Call {
     /// drops: a sync body runs between the two.
     pub(crate) fn enter(mut self) -> Running {
         let entered = std::mem::replace(&mut self.span, Span::none()).entered();
-        Running {
-            call: Some(self),
-            entered: Some(entered),
-        }
+        Running(Some((self, entered)))
     }
 
     /// Reports the body's outcome.
@@ -87,18 +84,13 @@ impl Drop for Call {
 /// owned, so the code around the body holds one value whose drop (on a
 /// panic) exits the span and reports the panic.
 #[must_use]
-pub struct Running {
-    call: Option<Call>,
-    entered: Option<EnteredSpan>,
-}
+pub struct Running(Option<(Call, EnteredSpan)>);
 
 impl Running {
-    /// Exits the span and gives the call back.
+    /// Exits the span and gives the call back (`None` once given).
     fn exit(&mut self) -> Option<Call> {
-        let mut call = self.call.take()?;
-        if let Some(entered) = self.entered.take() {
-            call.span = entered.exit();
-        }
+        let (mut call, entered) = self.0.take()?;
+        call.span = entered.exit();
         Some(call)
     }
 
