@@ -4,11 +4,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Ident, ItemFn, Path, ReturnType};
+use syn::{Ident, Path, ReturnType};
 
 use crate::args::{Args, OnElevation, ToolName};
 use crate::item::{
-    Shape, closure_output, erase_impl_trait, has_impl_trait, ok_may_fail_in_band,
+    Function, Shape, closure_output, erase_impl_trait, has_impl_trait, ok_may_fail_in_band,
     tail_async_block_mut,
 };
 use crate::returned_future;
@@ -19,7 +19,7 @@ fn local(name: &str) -> Ident {
     Ident::new(name, Span::mixed_site())
 }
 
-pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenStream {
+pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> TokenStream {
     let krate = args
         .krate
         .clone()
@@ -36,7 +36,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         None => quote!(::core::option::Option::None),
     };
     let value_type = match (&shape, &function.sig.output) {
-        (Shape::TailFuture { output }, _) => output.clone(),
+        (Shape::TailFuture { output, .. }, _) => output.clone(),
         (_, ReturnType::Type(_, ty)) => Some(ty.clone()),
         (_, ReturnType::Default) => None,
     };
@@ -110,7 +110,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
                 ReturnType::Default => quote!(()),
             };
-            let inner_attrs = inner_attrs(&function);
+            let inner_attrs = &function.inner_attrs;
             let inner_attrs = quote!(#(#inner_attrs)*);
             let moved_in = returned_future::move_arguments_in(&mut function.sig);
             // The moves and the body's own statements in one block: the
@@ -155,7 +155,7 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
         }
         Shape::Async | Shape::Sync => {
             let annotation = output_annotation(&function.sig.output);
-            let inner_attrs = inner_attrs(&function);
+            let inner_attrs = &function.inner_attrs;
             let steps = if matches!(shape, Shape::Async) {
                 guarded_async(annotation, body_after(&function, TokenStream::new()))
             } else {
@@ -183,29 +183,26 @@ pub(crate) fn expand(mut function: ItemFn, args: &Args, shape: Shape) -> TokenSt
             };
             emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }
-        Shape::TailFuture { output } => {
+        Shape::TailFuture { output, mut stmts } => {
             let annotation = output.map(|ty| {
                 let ty = erase_impl_trait(&ty);
                 quote!(: #ty)
             });
-            if let Some(future) = tail_async_block_mut(&mut function.block) {
+            if let Some(future) = tail_async_block_mut(&mut stmts) {
                 let inner = future.block.to_token_stream();
                 let steps = guarded_async(annotation, inner);
                 future.block = syn::parse_quote!({ #steps });
                 future.capture = Some(syn::Token![move](future.async_token.span));
             }
-            function
-                .block
-                .stmts
-                .insert(0, syn::Stmt::Item(syn::Item::Verbatim(register)));
-            function.into_token_stream()
+            let inner_attrs = &function.inner_attrs;
+            emit(&function, quote!(#(#inner_attrs)* #register #(#stmts)*))
         }
     }
 }
 
 /// The manifest entry, registered at compile time (an item inside the
 /// body, so the output stays one function item).
-fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
+fn registration(function: &Function, args: &Args, krate: &Path) -> TokenStream {
     let ident = function.sig.ident.to_string();
     let function_name = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
     let (name, name_is_path) = match &args.name {
@@ -234,12 +231,12 @@ fn registration(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
 
 /// A method named `call` with a receiver: rig's `Tool::call` shape, whose
 /// tool name is `Self::NAME` when `Self` is a rig tool.
-fn is_trait_call(function: &ItemFn) -> bool {
+fn is_trait_call(function: &Function) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 
 /// `Tool::new(name)` with the attribute's effect and overrides set.
-fn tool_value(function: &ItemFn, args: &Args, krate: &Path) -> TokenStream {
+fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
     let name = match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
         Some(ToolName::Path(path)) => path.to_token_stream(),
@@ -388,39 +385,24 @@ fn output_annotation(output: &ReturnType) -> Option<TokenStream> {
     }
 }
 
-/// The body's inner attributes, which the new body carries.
-fn inner_attrs(function: &ItemFn) -> Vec<&syn::Attribute> {
-    function
-        .attrs
-        .iter()
-        .filter(|a| matches!(a.style, AttrStyle::Inner(_)))
-        .collect()
-}
-
-/// The body's statements after `first`, in the body's braces.
-fn body_after(function: &ItemFn, first: TokenStream) -> TokenStream {
+/// The body (after its inner attributes) after `first`, in the body's braces.
+fn body_after(function: &Function, first: TokenStream) -> TokenStream {
     let mut body = TokenStream::new();
-    function.block.brace_token.surround(&mut body, |tokens| {
+    function.brace_token.surround(&mut body, |tokens| {
         tokens.extend(first);
-        for stmt in &function.block.stmts {
-            stmt.to_tokens(tokens);
-        }
+        tokens.extend(function.body.clone());
     });
     body
 }
 
 /// The item with its original outer attributes, signature and brace span,
 /// and the new body.
-fn emit(function: &ItemFn, body: TokenStream) -> TokenStream {
-    let outer = function
-        .attrs
-        .iter()
-        .filter(|a| matches!(a.style, AttrStyle::Outer));
+fn emit(function: &Function, body: TokenStream) -> TokenStream {
+    let outer = &function.attrs;
     let vis = &function.vis;
     let sig = &function.sig;
     let mut tokens = quote!(#(#outer)* #vis #sig);
     function
-        .block
         .brace_token
         .surround(&mut tokens, |t| t.extend(body));
     tokens

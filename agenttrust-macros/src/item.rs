@@ -1,21 +1,100 @@
 //! What `#[guarded]` was put on: a function it can guard, or something it
 //! must reject with a message that says where to put it instead.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{Attribute, Block, Expr, Ident, ItemFn, ReturnType, Stmt, Type};
+use syn::{Attribute, Block, Expr, Ident, ReturnType, Signature, Stmt, Type, Visibility};
 
 /// The item after parsing.
 pub(crate) enum Input {
     /// A function with a body: free, inherent or trait-impl method.
-    Function(Box<ItemFn>),
+    Function(Box<Function>),
     /// Anything else; the error says why, and the tokens are re-emitted.
     Rejected(syn::Error),
 }
 
+/// A function as the attribute reads it: attributes and signature parsed,
+/// the body kept as the user's tokens. The expansion only moves the body,
+/// so its statements are parsed only when its tail may be an `async`
+/// block ([`Function::tail_future_stmts`]): parsing them took about two
+/// thirds of the macro's time on a 25-line body (syn runs unoptimized in
+/// a debug build), and rustc parses the body anyway.
+pub(crate) struct Function {
+    /// The outer attributes, in order.
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    pub(crate) brace_token: syn::token::Brace,
+    /// `#![..]` at the top of the body.
+    pub(crate) inner_attrs: Vec<Attribute>,
+    /// The body after its inner attributes.
+    pub(crate) body: TokenStream,
+}
+
+impl Parse for Function {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let content;
+        let brace_token = syn::braced!(content in input);
+        let inner_attrs = content.call(Attribute::parse_inner)?;
+        let body = content.parse()?;
+        Ok(Function {
+            attrs,
+            vis,
+            sig,
+            brace_token,
+            inner_attrs,
+            body,
+        })
+    }
+}
+
+impl ToTokens for Function {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for attr in &self.attrs {
+            attr.to_tokens(tokens);
+        }
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.brace_token.surround(tokens, |tokens| {
+            for attr in &self.inner_attrs {
+                attr.to_tokens(tokens);
+            }
+            tokens.extend(self.body.clone());
+        });
+    }
+}
+
+impl Function {
+    /// The body's statements, when the last is an `async` block, alone or
+    /// in `Box::pin(..)` (the tail-future shape). The statements are
+    /// parsed only when a top-level token could begin such a tail: the
+    /// keyword `async`, or a parenthesised group starting with it.
+    pub(crate) fn tail_future_stmts(&self) -> Option<Vec<Stmt>> {
+        let starts_with_async = |tokens: TokenStream| matches!(tokens.into_iter().next(), Some(TokenTree::Ident(i)) if i == "async");
+        let may_end_in_async = self.body.clone().into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "async",
+            TokenTree::Group(group) => {
+                group.delimiter() == proc_macro2::Delimiter::Parenthesis
+                    && starts_with_async(group.stream())
+            }
+            _ => false,
+        });
+        if !may_end_in_async {
+            return None;
+        }
+        let stmts = syn::parse::Parser::parse2(Block::parse_within, self.body.clone()).ok()?;
+        tail_async_block(&stmts)?;
+        Some(stmts)
+    }
+}
+
 pub(crate) fn parse(item: TokenStream) -> Input {
-    if let Ok(function) = syn::parse2::<ItemFn>(item.clone()) {
+    if let Ok(function) = syn::parse2::<Function>(item.clone()) {
         return Input::Function(Box::new(function));
     }
     if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
@@ -58,14 +137,18 @@ pub(crate) enum Shape {
     /// A plain fn whose body ends in `async move {..}` or
     /// `Box::pin(async move {..})` (async-trait, rmcp's `#[tool]` above us,
     /// hand-written futures): guarded inside that async block.
-    /// `output` is the future's `Output` type when the signature spells it.
-    TailFuture { output: Option<Box<Type>> },
+    /// `output` is the future's `Output` type when the signature spells
+    /// it; `stmts` the body's statements.
+    TailFuture {
+        output: Option<Box<Type>>,
+        stmts: Vec<Stmt>,
+    },
     /// A plain synchronous fn: the check blocks.
     Sync,
 }
 
 /// Checks what can never work and finds the shape.
-pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape {
+pub(crate) fn validate(function: &Function, errors: &mut Vec<syn::Error>) -> Shape {
     let sig = &function.sig;
     if let Some(constness) = &sig.constness {
         errors.push(syn::Error::new(
@@ -104,7 +187,11 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
             ));
         }
     }
-    let tail_future = sig.asyncness.is_none() && tail_async_block(&function.block).is_some();
+    let tail_stmts = match sig.asyncness {
+        None => function.tail_future_stmts(),
+        Some(_) => None,
+    };
+    let tail_future = tail_stmts.is_some();
     match &sig.output {
         ReturnType::Default => errors.push(no_denial_return(sig.paren_token.span.join(), "has no return type")),
         ReturnType::Type(_, ty) => match &**ty {
@@ -121,14 +208,13 @@ pub(crate) fn validate(function: &ItemFn, errors: &mut Vec<syn::Error>) -> Shape
             _ => {}
         },
     }
-    if sig.asyncness.is_some() {
-        Shape::Async
-    } else if tail_future {
-        Shape::TailFuture {
+    match tail_stmts {
+        _ if sig.asyncness.is_some() => Shape::Async,
+        Some(stmts) => Shape::TailFuture {
             output: future_output(&sig.output).map(Box::new),
-        }
-    } else {
-        Shape::Sync
+            stmts,
+        },
+        None => Shape::Sync,
     }
 }
 
@@ -176,16 +262,16 @@ pub(crate) fn is_guarded(attr: &Attribute) -> bool {
 }
 
 /// The `async` block a plain fn's body ends with, directly or inside `Box::pin(..)`.
-pub(crate) fn tail_async_block(block: &Block) -> Option<&syn::ExprAsync> {
-    match block.stmts.last()? {
+pub(crate) fn tail_async_block(stmts: &[Stmt]) -> Option<&syn::ExprAsync> {
+    match stmts.last()? {
         Stmt::Expr(expr, None) => async_in(expr),
         _ => None,
     }
 }
 
 /// Mutable access to the same block, for the rewrite.
-pub(crate) fn tail_async_block_mut(block: &mut Block) -> Option<&mut syn::ExprAsync> {
-    match block.stmts.last_mut()? {
+pub(crate) fn tail_async_block_mut(stmts: &mut [Stmt]) -> Option<&mut syn::ExprAsync> {
+    match stmts.last_mut()? {
         Stmt::Expr(expr, None) => async_in_mut(expr),
         _ => None,
     }

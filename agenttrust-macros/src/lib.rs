@@ -43,7 +43,12 @@ fn guarded2(
     // An rmcp `#[tool]` below: annotations from the effect, and the guard
     // checks the name MCP clients call unless `name` says otherwise.
     let annotate = args.mcp_annotations.as_ref().is_none_or(|b| b.value);
-    let tool = mcp::rewrite_tool_attr(&mut function, args.effect.as_ref(), annotate, &mut errors);
+    let tool = mcp::rewrite_tool_attr(
+        &mut function.attrs,
+        args.effect.as_ref(),
+        annotate,
+        &mut errors,
+    );
     if let (None, Some(name)) = (&args.name, tool.name) {
         args.name = Some(args::ToolName::Literal(name));
     }

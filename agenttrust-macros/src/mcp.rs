@@ -10,7 +10,7 @@
 use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ItemFn, Lit, LitBool, LitStr, Meta, Token};
+use syn::{Attribute, Expr, Lit, LitBool, LitStr, Meta, Token};
 
 /// What rmcp's `#[tool(..)]` told us.
 #[derive(Default)]
@@ -39,16 +39,16 @@ fn implied(effect: &str) -> Option<(bool, Option<bool>)> {
 /// contradicts the effect is an error on its literal, and leaves the
 /// attribute as written.
 pub(crate) fn rewrite_tool_attr(
-    function: &mut ItemFn,
+    attrs: &mut [Attribute],
     effect: Option<&LitStr>,
     annotate: bool,
     errors: &mut Vec<syn::Error>,
 ) -> ToolAttr {
     // Most guarded fns have no `#[tool]`: nothing else is computed for them.
-    let Some(index) = function.attrs.iter().position(is_rmcp_tool) else {
+    let Some(index) = attrs.iter().position(is_rmcp_tool) else {
         return ToolAttr::default();
     };
-    let attr = &function.attrs[index];
+    let attr = &attrs[index];
     let path = attr.path().clone();
     let mut metas = match &attr.meta {
         Meta::Path(_) => Metas::new(),
@@ -73,11 +73,11 @@ pub(crate) fn rewrite_tool_attr(
         return found;
     }
     if !metas.iter().any(|m| m.path().is_ident("description")) {
-        if let Some(description) = doc_description(&function.attrs) {
+        if let Some(description) = doc_description(attrs) {
             metas.push(syn::parse_quote!(description = #description));
         }
     }
-    let attr = &mut function.attrs[index];
+    let attr = &mut attrs[index];
     let style = attr.style;
     *attr = Attribute {
         pound_token: attr.pound_token,
@@ -246,6 +246,7 @@ mod tests {
     use super::*;
     use proc_macro2::TokenStream;
     use quote::{ToTokens, quote};
+    use syn::ItemFn;
 
     /// The `#[tool(..)]` arguments after the rewrite.
     fn tool_args(function: &ItemFn) -> String {
@@ -260,7 +261,7 @@ mod tests {
         let mut function: ItemFn = syn::parse2(item).unwrap();
         let effect = LitStr::new(effect, Span::call_site());
         let mut errors = Vec::new();
-        rewrite_tool_attr(&mut function, Some(&effect), true, &mut errors);
+        rewrite_tool_attr(&mut function.attrs, Some(&effect), true, &mut errors);
         (function, errors.iter().map(ToString::to_string).collect())
     }
 

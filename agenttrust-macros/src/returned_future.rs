@@ -5,16 +5,17 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{AttrStyle, Attribute, FnArg, ItemFn, Pat, PatIdent, Signature};
+use syn::{AttrStyle, Attribute, FnArg, Pat, PatIdent, Signature};
 
 use crate::args::Args;
+use crate::item::Function;
 
 /// Whether `function` (an `async fn`) takes this form: no `on_deny` or
 /// `success_if` (their two-step form), no attribute left below this one
 /// that could read the signature (rmcp's `#[tool]` boxes only an `async
 /// fn`), and, with a `summary`, only named arguments (a summary may read a
 /// name a pattern binds, and patterns are matched inside the body).
-pub(crate) fn applies(function: &ItemFn, args: &Args) -> bool {
+pub(crate) fn applies(function: &Function, args: &Args) -> bool {
     let summary_can_see_arguments = args.summary.is_none()
         || function.sig.inputs.iter().all(|input| match input {
             FnArg::Receiver(_) => true,

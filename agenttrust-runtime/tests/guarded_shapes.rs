@@ -119,6 +119,31 @@ fn inner_attrs() -> Result<u32, ToolError> {
     Ok(2)
 }
 
+/// An `async` block that is not the body's tail: still a sync fn.
+#[guarded(effect = "read")]
+fn async_block_not_tail(x: u32) -> Result<u32, ToolError> {
+    let later = async move { x };
+    drop(later);
+    let doubled = (async { 0 }, x * 2).1;
+    Ok(doubled)
+}
+
+#[guarded(effect = "read")]
+async fn async_inner_attrs(x: u32) -> Result<u32, ToolError> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    Ok(x)
+}
+
+#[guarded(effect = "read")]
+fn boxed_inner_attrs(
+    x: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ToolError>> + Send>> {
+    #![allow(unused_variables)]
+    let unused = 1;
+    Box::pin(async move { Ok(x + 1) })
+}
+
 #[guarded(effect = "read")]
 fn cfg_param(#[cfg(any())] hidden: u32, shown: u32) -> Result<u32, ToolError> {
     Ok(shown)
@@ -446,6 +471,12 @@ async fn every_shape_runs_its_body_once_with_a_check_each() {
             assert_eq!(pattern_args(Params(1), (2, 3), 0, 4).unwrap(), 11);
             n += 1;
             inner_attrs().unwrap();
+            n += 1;
+            assert_eq!(async_block_not_tail(4).unwrap(), 8);
+            n += 1;
+            assert_eq!(assert_send(async_inner_attrs(3)).await.unwrap(), 3);
+            n += 1;
+            assert_eq!(boxed_inner_attrs(3).await.unwrap(), 4);
             n += 1;
             assert_eq!(cfg_param(9).unwrap(), 9);
             n += 1;
