@@ -15,10 +15,11 @@ mod floor;
 mod instructions;
 mod observability;
 mod stats;
+mod steal;
 mod targets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use agenttrust_gateway::{Gateway, GatewayHandle, Policy};
@@ -72,7 +73,7 @@ impl Settings {
                 .unwrap_or(if quick { 5 } else { 10 }),
             rounds: value("--rounds")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(if quick { 2 } else { 5 }),
+                .unwrap_or(if quick { 2 } else { 9 }),
             calls: value("--calls")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(if quick { 400 } else { 1_000 }),
@@ -220,43 +221,46 @@ const LATENCY_ROWS: [&str; 7] = [
     "official",
 ];
 
-/// The first and the last CPU: callers are pinned to one, the gateway's
-/// worker to the other (see [`latency_block`]).
+/// The first and the last CPU of the machine, read once (a pinned thread
+/// sees only its own CPU): the client side runs on the first
+/// ([`on_client_cpu`]), the gateway's worker on the last.
 fn cpus() -> (Option<core_affinity::CoreId>, Option<core_affinity::CoreId>) {
-    let ids = core_affinity::get_core_ids().unwrap_or_default();
-    match (ids.first(), ids.last()) {
-        (Some(first), Some(last)) if first.id != last.id => (Some(*first), Some(*last)),
-        _ => (None, None),
-    }
+    static CPUS: OnceLock<(Option<core_affinity::CoreId>, Option<core_affinity::CoreId>)> =
+        OnceLock::new();
+    *CPUS.get_or_init(|| {
+        let ids = core_affinity::get_core_ids().unwrap_or_default();
+        match (ids.first(), ids.last()) {
+            (Some(first), Some(last)) if first.id != last.id => (Some(*first), Some(*last)),
+            _ => (None, None),
+        }
+    })
 }
 
-/// One block of `n` calls of `row`: per-call ns.
-///
-/// Rows whose caller is one thread run on a thread pinned to the first CPU
-/// while the gateway's worker is pinned to the last: otherwise the
-/// scheduler sometimes puts caller and gateway on one CPU, where a request
-/// and its answer are a cheap local switch instead of a cross-CPU wake-up,
-/// and a row's median jumped between ~45 µs and ~140 µs from block to block
-/// (a real gateway is never on the caller's CPU). The multi-thread rows
-/// keep their workers unpinned.
-fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
-    if row.ends_with("_mt") {
-        return latency_block_on_this_thread(s, row, n);
-    }
+/// Runs `measure` on a thread pinned to the first CPU. Every thread it
+/// starts inherits that CPU (the callers, their runtimes' workers, the
+/// clients' own threads and the toolkit's I/O runtime, first used here),
+/// while the gateway's worker pins itself to the last: as if the gateway
+/// ran on another machine, and the same placement in every block and
+/// window. Unpinned, the scheduler sometimes put a caller and the gateway
+/// on one CPU, where a request and its answer are a cheap local switch:
+/// a latency row's median jumped between ~45 and ~140 µs from block to
+/// block, and a throughput window's rate by a third.
+fn on_client_cpu<T: Send>(measure: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 if let (Some(first), _) = cpus() {
                     core_affinity::set_for_current(first);
                 }
-                latency_block_on_this_thread(s, row, n)
+                measure()
             })
             .join()
-            .expect("latency block")
+            .expect("measurement thread")
     })
 }
 
-fn latency_block_on_this_thread(s: &Setup, row: &str, n: usize) -> Vec<u64> {
+/// One block of `n` calls of `row`: per-call ns.
+fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
     let url = format!("{}/api/v1/agenttrust/check", s.gateway.url());
     // Our runtime's own session: the gateway does the same work for both.
     let body = check_body(&s.agent_id, s.ours.session_id());
@@ -494,27 +498,52 @@ fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
 /// same round.
 fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
+    let mut steal: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     for round in 0..rounds {
         for k in 0..THROUGHPUT_ROWS.len() {
             let r = (k + round) % THROUGHPUT_ROWS.len();
+            let clock = steal::StealClock::start();
             rates[r].push(throughput_row(s, THROUGHPUT_ROWS[r], callers, span));
+            steal[r].push(steal::fraction_of(clock.as_ref()));
         }
     }
     let mut out = serde_json::Map::new();
+    let mut all_steal: Vec<f64> = steal.iter().flatten().copied().collect();
+    out.insert(
+        "steal_per_window".to_owned(),
+        json!(THROUGHPUT_ROWS
+            .iter()
+            .zip(&steal)
+            .map(|(row, s)| (row.to_string(), json!(s)))
+            .collect::<serde_json::Map<_, _>>()),
+    );
+    all_steal.retain(|f| f.is_finite());
+    out.insert(
+        "steal".to_owned(),
+        json!({
+            "median": stats::median(all_steal.clone()),
+            "max": all_steal.iter().copied().fold(0.0, f64::max),
+        }),
+    );
     for (r, row) in THROUGHPUT_ROWS.iter().enumerate() {
         out.insert((*row).to_owned(), json!(stats::median(rates[r].clone())));
     }
-    let paired = |a: usize, b: usize| {
-        stats::median(rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect())
+    // Each round's ratio is kept too: their spread within a run says how
+    // far one run's median can be trusted.
+    let per_round = |a: usize, b: usize| -> Vec<f64> {
+        rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect()
     };
-    out.insert(
-        "paired_ratio_ours_async_to_floor_async".to_owned(),
-        json!(paired(1, 0)),
-    );
-    out.insert(
-        "paired_ratio_ours_sync_to_floor_blocking".to_owned(),
-        json!(paired(3, 2)),
-    );
+    for (name, ours, floor) in [
+        ("ours_async_to_floor_async", 1, 0),
+        ("ours_sync_to_floor_blocking", 3, 2),
+    ] {
+        let rounds = per_round(ours, floor);
+        out.insert(
+            format!("paired_ratio_{name}"),
+            json!(stats::median(rounds.clone())),
+        );
+        out.insert(format!("round_ratios_{name}"), json!(rounds));
+    }
     Value::Object(out)
 }
 
@@ -705,12 +734,38 @@ fn main() {
         finish(&settings, Value::Object(results));
         return;
     }
+    // Read before any thread is pinned.
+    let _ = cpus();
+    let clock = steal::StealClock::start();
+    on_client_cpu(|| measure_wall_clock(&settings, &mut results));
+    results.insert(
+        "steal_wall_clock_phases".to_owned(),
+        json!(steal::fraction_of(clock.as_ref())),
+    );
+    if settings.only_latency || settings.only_tracing {
+        finish(&settings, Value::Object(results));
+        return;
+    }
+    if settings.callgrind && !settings.only_burst {
+        results.insert("instructions_per_call".to_owned(), instructions::measure());
+    }
+    if settings.compile && !settings.only_burst {
+        results.insert(
+            "compile_cost".to_owned(),
+            compile_cost::measure(settings.quick, settings.compile_instructions),
+        );
+    }
+    finish(&settings, Value::Object(results));
+}
+
+/// The wall-clock measurements (tracing cost, telemetry bursts, latency
+/// and throughput), as the settings select them.
+fn measure_wall_clock(settings: &Settings, results: &mut serde_json::Map<String, Value>) {
     if settings.only_latency {
         results.insert(
             "gateway_latency_0ms".to_owned(),
-            measure_latency(&settings, Duration::ZERO),
+            measure_latency(settings, Duration::ZERO),
         );
-        finish(&settings, Value::Object(results));
         return;
     }
     if !settings.only_burst {
@@ -723,7 +778,6 @@ fn main() {
         );
     }
     if settings.only_tracing {
-        finish(&settings, Value::Object(results));
         return;
     }
     if settings.burst || settings.only_burst {
@@ -740,19 +794,9 @@ fn main() {
         }
         results.insert(
             format!("gateway_latency_{ms}ms"),
-            measure_latency(&settings, Duration::from_millis(ms)),
+            measure_latency(settings, Duration::from_millis(ms)),
         );
     }
-    if settings.callgrind && !settings.only_burst {
-        results.insert("instructions_per_call".to_owned(), instructions::measure());
-    }
-    if settings.compile && !settings.only_burst {
-        results.insert(
-            "compile_cost".to_owned(),
-            compile_cost::measure(settings.quick, settings.compile_instructions),
-        );
-    }
-    finish(&settings, Value::Object(results));
 }
 
 /// Prints the tables and the targets, and writes the JSON.
@@ -760,6 +804,13 @@ fn finish(settings: &Settings, mut results: Value) {
     stats::print_table(&results);
     let targets = targets::evaluate(&results);
     targets::print(&targets);
+    if let Some(steal) = results["steal_wall_clock_phases"].as_f64() {
+        println!(
+            "host CPU steal during the wall-clock measurements: {:.1} % of the machine's CPU time \
+             (a quiet host steals none; see the throughput windows' own figures above)",
+            100.0 * steal
+        );
+    }
     results["targets"] = targets;
     if let Err(e) = std::fs::write(
         &settings.json_path,
