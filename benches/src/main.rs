@@ -499,12 +499,19 @@ fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
 fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     let mut steal: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
+    let mut drain_ms: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     for round in 0..rounds {
         for k in 0..THROUGHPUT_ROWS.len() {
             let r = (k + round) % THROUGHPUT_ROWS.len();
             let clock = steal::StealClock::start();
             rates[r].push(throughput_row(s, THROUGHPUT_ROWS[r], callers, span));
             steal[r].push(steal::fraction_of(clock.as_ref()));
+            // The telemetry a window left queued is delivered before the
+            // next window starts, so no row runs while another's drains.
+            let started = Instant::now();
+            let flushed = s.ours.client().flush_blocking(Duration::from_secs(60));
+            assert!(flushed.is_delivered(), "telemetry delivered: {flushed:?}");
+            drain_ms[r].push(started.elapsed().as_secs_f64() * 1e3);
         }
     }
     let mut out = serde_json::Map::new();
@@ -518,6 +525,14 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
             .collect::<serde_json::Map<_, _>>()),
     );
     all_steal.retain(|f| f.is_finite());
+    out.insert(
+        "telemetry_drain_ms_after_window".to_owned(),
+        json!(THROUGHPUT_ROWS
+            .iter()
+            .zip(&drain_ms)
+            .map(|(row, d)| (row.to_string(), json!(d)))
+            .collect::<serde_json::Map<_, _>>()),
+    );
     out.insert(
         "steal".to_owned(),
         json!({
