@@ -515,24 +515,21 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
         }
     }
     let mut out = serde_json::Map::new();
-    let mut all_steal: Vec<f64> = steal.iter().flatten().copied().collect();
-    out.insert(
-        "steal_per_window".to_owned(),
-        json!(THROUGHPUT_ROWS
+    let by_row = |values: &[Vec<f64>]| -> Value {
+        THROUGHPUT_ROWS
             .iter()
-            .zip(&steal)
-            .map(|(row, s)| (row.to_string(), json!(s)))
-            .collect::<serde_json::Map<_, _>>()),
-    );
-    all_steal.retain(|f| f.is_finite());
+            .zip(values)
+            .map(|(row, v)| (row.to_string(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    out.insert("steal_per_window".to_owned(), by_row(&steal));
     out.insert(
         "telemetry_drain_ms_after_window".to_owned(),
-        json!(THROUGHPUT_ROWS
-            .iter()
-            .zip(&drain_ms)
-            .map(|(row, d)| (row.to_string(), json!(d)))
-            .collect::<serde_json::Map<_, _>>()),
+        by_row(&drain_ms),
     );
+    let mut all_steal: Vec<f64> = steal.iter().flatten().copied().collect();
+    all_steal.retain(|f| f.is_finite());
     out.insert(
         "steal".to_owned(),
         json!({
