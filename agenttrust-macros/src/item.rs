@@ -1,9 +1,9 @@
 //! What `#[guarded]` was put on: a function it can guard, or something it
 //! must reject with a message that says where to put it instead.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
 use syn::{Attribute, Block, Expr, Ident, ReturnType, Signature, Stmt, Type, Visibility};
 
@@ -33,22 +33,53 @@ pub(crate) struct Function {
     pub(crate) body: TokenStream,
 }
 
-impl Parse for Function {
-    fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
-        let vis = input.parse()?;
-        let sig = input.parse()?;
-        let content;
-        let brace_token = syn::braced!(content in input);
-        let inner_attrs = content.call(Attribute::parse_inner)?;
-        let body = content.parse()?;
+impl Function {
+    /// Splits the item at its last top-level token, the body's braces, and
+    /// parses only what comes before: syn never walks the body (it would
+    /// copy every token into its buffer and back out), unless the body
+    /// begins with inner attributes, which are parsed off its front.
+    fn parse(item: TokenStream) -> syn::Result<Function> {
+        let mut trees: Vec<TokenTree> = item.into_iter().collect();
+        let body = match trees.pop() {
+            Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Brace => group,
+            _ => {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    "expected a function body",
+                ));
+            }
+        };
+        let head = |input: ParseStream| -> syn::Result<(Vec<Attribute>, Visibility, Signature)> {
+            Ok((
+                input.call(Attribute::parse_outer)?,
+                input.parse()?,
+                input.parse()?,
+            ))
+        };
+        let (attrs, vis, sig) = Parser::parse2(head, trees.into_iter().collect())?;
+        let mut front = body.stream().into_iter();
+        let inner = matches!(
+            (front.next(), front.next()),
+            (Some(TokenTree::Punct(hash)), Some(TokenTree::Punct(bang)))
+                if hash.as_char() == '#' && bang.as_char() == '!'
+        );
+        let (inner_attrs, rest) = if inner {
+            let split = |input: ParseStream| -> syn::Result<(Vec<Attribute>, TokenStream)> {
+                Ok((input.call(Attribute::parse_inner)?, input.parse()?))
+            };
+            Parser::parse2(split, body.stream())?
+        } else {
+            (Vec::new(), body.stream())
+        };
         Ok(Function {
             attrs,
             vis,
             sig,
-            brace_token,
+            brace_token: syn::token::Brace {
+                span: body.delim_span(),
+            },
             inner_attrs,
-            body,
+            body: rest,
         })
     }
 }
@@ -94,7 +125,7 @@ impl Function {
 }
 
 pub(crate) fn parse(item: TokenStream) -> Input {
-    if let Ok(function) = syn::parse2::<Function>(item.clone()) {
+    if let Ok(function) = Function::parse(item.clone()) {
         return Input::Function(Box::new(function));
     }
     if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
