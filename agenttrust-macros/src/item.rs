@@ -82,6 +82,27 @@ impl Function {
             body: rest,
         })
     }
+
+    /// The body's statements, when the last is an `async` block, alone or
+    /// in `Box::pin(..)` (the tail-future shape). The statements are
+    /// parsed only when a top-level token could begin such a tail: the
+    /// keyword `async`, or a parenthesised group starting with it.
+    pub(crate) fn tail_future_stmts(&self) -> Option<Vec<Stmt>> {
+        let starts_with_async = |tokens: TokenStream| matches!(tokens.into_iter().next(), Some(TokenTree::Ident(i)) if i == "async");
+        let may_end_in_async = self.body.clone().into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == "async",
+            TokenTree::Group(group) => {
+                group.delimiter() == Delimiter::Parenthesis && starts_with_async(group.stream())
+            }
+            _ => false,
+        });
+        if !may_end_in_async {
+            return None;
+        }
+        let stmts = Parser::parse2(Block::parse_within, self.body.clone()).ok()?;
+        tail_async_block(&stmts)?;
+        Some(stmts)
+    }
 }
 
 impl ToTokens for Function {
@@ -97,30 +118,6 @@ impl ToTokens for Function {
             }
             tokens.extend(self.body.clone());
         });
-    }
-}
-
-impl Function {
-    /// The body's statements, when the last is an `async` block, alone or
-    /// in `Box::pin(..)` (the tail-future shape). The statements are
-    /// parsed only when a top-level token could begin such a tail: the
-    /// keyword `async`, or a parenthesised group starting with it.
-    pub(crate) fn tail_future_stmts(&self) -> Option<Vec<Stmt>> {
-        let starts_with_async = |tokens: TokenStream| matches!(tokens.into_iter().next(), Some(TokenTree::Ident(i)) if i == "async");
-        let may_end_in_async = self.body.clone().into_iter().any(|tree| match tree {
-            TokenTree::Ident(ident) => ident == "async",
-            TokenTree::Group(group) => {
-                group.delimiter() == proc_macro2::Delimiter::Parenthesis
-                    && starts_with_async(group.stream())
-            }
-            _ => false,
-        });
-        if !may_end_in_async {
-            return None;
-        }
-        let stmts = syn::parse::Parser::parse2(Block::parse_within, self.body.clone()).ok()?;
-        tail_async_block(&stmts)?;
-        Some(stmts)
     }
 }
 
@@ -146,7 +143,7 @@ pub(crate) fn parse(item: TokenStream) -> Input {
         Ok(syn::Item::Const(_) | syn::Item::Static(_)) => "a const or static",
         Ok(_) => "this item",
         // Not valid Rust yet (the user is typing): rustc reports the syntax error.
-        Err(_) => return Input::Rejected(syn::Error::new(proc_macro2::Span::call_site(), "")),
+        Err(_) => return Input::Rejected(syn::Error::new(Span::call_site(), "")),
     };
     Input::Rejected(syn::Error::new(
         first_token_span(&item),
@@ -154,11 +151,11 @@ pub(crate) fn parse(item: TokenStream) -> Input {
     ))
 }
 
-fn first_token_span(item: &TokenStream) -> proc_macro2::Span {
+fn first_token_span(item: &TokenStream) -> Span {
     item.clone()
         .into_iter()
         .next()
-        .map_or_else(proc_macro2::Span::call_site, |t| t.span())
+        .map_or_else(Span::call_site, |t| t.span())
 }
 
 /// How the function produces its result.
@@ -274,7 +271,7 @@ fn returns_future(ty: &Type) -> bool {
     }
 }
 
-fn no_denial_return(span: proc_macro2::Span, what: &str) -> syn::Error {
+fn no_denial_return(span: Span, what: &str) -> syn::Error {
     syn::Error::new(
         span,
         format!(
