@@ -83,12 +83,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The server: a child speaking MCP on its stdin and stdout, checking
     // its own tools with the same gateway and agent.
-    let sandbox =
-        std::env::temp_dir().join(format!("agenttrust-mcp-client-{}", std::process::id()));
-    std::fs::create_dir_all(&sandbox)?;
+    // Its files go to a scratch folder, removed when this ends.
+    let sandbox = tempfile::Builder::new()
+        .prefix("agenttrust-mcp-client-")
+        .tempdir()?;
     let mut command = tokio::process::Command::new(&server);
     command
-        .arg(&sandbox)
+        .arg(sandbox.path())
         .env("AGENTTRUST_URL", &url)
         .env("AGENTTRUST_API_KEY", &key)
         .env("AGENTTRUST_AGENT_ID", &agent.id)
@@ -148,7 +149,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     service.cancel().await?;
-    let _ = std::fs::remove_dir_all(&sandbox);
     if let Some(gateway) = embedded {
         gateway.shutdown().await?;
     }

@@ -36,7 +36,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 struct Driver {
     child: Child,
     url: String,
-    _profile: std::path::PathBuf,
+    /// Removed on drop, after the driver (and its browser) are gone.
+    _profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -68,11 +69,15 @@ async fn browser() -> (Driver, Client) {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    let profile = std::env::temp_dir().join(format!("agenttrust-chromium-{port}"));
+    let profile = tempfile::Builder::new()
+        .prefix("agenttrust-chromium-")
+        .tempdir()
+        .expect("a scratch folder for the browser profile");
+    let user_data_dir = format!("--user-data-dir={}", profile.path().display());
     let driver = Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
-        _profile: profile.clone(),
+        _profile: profile,
     };
     let args = [
         "--headless=new".to_owned(),
@@ -85,7 +90,7 @@ async fn browser() -> (Driver, Client) {
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
         "--window-size=1400,1000".to_owned(),
-        format!("--user-data-dir={}", profile.display()),
+        user_data_dir,
     ];
     let mut caps = serde_json::Map::new();
     caps.insert(

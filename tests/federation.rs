@@ -96,8 +96,13 @@ async fn id_tokens_are_validated_and_open_federated_sessions() {
         (inline.trust_level.as_deref(), inline.jwks_uri.as_deref()),
         (Some("high"), Some("inline"))
     );
-    let path = std::env::temp_dir().join(format!("agenttrust-jwks-{}.json", std::process::id()));
-    std::fs::write(&path, json!({"keys": [ec.jwk.clone()]}).to_string()).unwrap();
+    let jwks_file = tempfile::Builder::new()
+        .prefix("agenttrust-jwks-")
+        .suffix(".json")
+        .tempfile()
+        .unwrap();
+    let path = jwks_file.path();
+    std::fs::write(path, json!({"keys": [ec.jwk.clone()]}).to_string()).unwrap();
     let filed = federation
         .register_provider(
             &RegisterProviderRequest::new("https://partner.example", "Partner")
@@ -205,7 +210,6 @@ async fn id_tokens_are_validated_and_open_federated_sessions() {
             .unwrap()
             .valid
     );
-    let _ = std::fs::remove_file(path);
 }
 
 #[tokio::test]

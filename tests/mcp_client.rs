@@ -59,7 +59,8 @@ struct Setup {
     runtime: Runtime,
     client: GuardedClient,
     calls: Arc<Mutex<Vec<String>>>,
-    dir: std::path::PathBuf,
+    /// The file server's folder, removed on drop.
+    dir: tempfile::TempDir,
     _server_gateway: GatewayHandle,
     _service: RunningService<RoleClient, ()>,
 }
@@ -83,15 +84,13 @@ impl Setup {
             .await
             .unwrap();
         let server_runtime = Runtime::builder(server_client, server_agent.id).build();
-        let dir = std::env::temp_dir().join(format!(
-            "agenttrust-mcp-client-{name}-{}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("agenttrust-mcp-client-{name}-"))
+            .tempdir()
+            .unwrap();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let server = Recording {
-            inner: WithRuntime::new(FileServer::new(dir.clone()), server_runtime),
+            inner: WithRuntime::new(FileServer::new(dir.path()), server_runtime),
             calls: calls.clone(),
         };
         let (server_io, client_io) = tokio::io::duplex(64 * 1024);
@@ -253,7 +252,7 @@ async fn a_denied_call_never_reaches_the_server() {
         "the server saw {:?}",
         setup.calls()
     );
-    assert!(!setup.dir.join("a.txt").exists());
+    assert!(!setup.dir.path().join("a.txt").exists());
     assert!(
         setup.reports().await.is_empty(),
         "a refused call reports nothing"
@@ -305,7 +304,7 @@ async fn the_guardian_down_fails_closed_and_the_server_sees_nothing() {
 #[tokio::test]
 async fn an_elevation_is_approved_and_the_retry_is_forwarded() {
     let setup = Setup::new("elevation", Policy::default(), |b| b).await;
-    std::fs::write(setup.dir.join("old.txt"), "x").unwrap();
+    std::fs::write(setup.dir.path().join("old.txt"), "x").unwrap();
     let refused = setup
         .client
         .call_tool(call("delete_file", json!({"path": "old.txt"})))
@@ -329,7 +328,7 @@ async fn an_elevation_is_approved_and_the_retry_is_forwarded() {
         .unwrap();
     assert_eq!(text_of(&deleted), "deleted old.txt");
     assert_eq!(setup.calls(), ["delete_file"]);
-    assert!(!setup.dir.join("old.txt").exists());
+    assert!(!setup.dir.path().join("old.txt").exists());
     assert_eq!(
         setup.checks(),
         [

@@ -199,11 +199,12 @@ async fn connect<S: rmcp::ServerHandler>(server: S) -> RunningService<RoleClient
     ().serve(client_io).await.expect("client connects")
 }
 
-fn sandbox(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("agenttrust-mcp-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A new, empty folder for a file server, removed when dropped.
+fn sandbox(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("agenttrust-mcp-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn call(name: &'static str, args: Value) -> CallToolRequestParams {
@@ -229,7 +230,8 @@ fn published(tools: &[Tool]) -> Vec<Value> {
 
 #[tokio::test]
 async fn tools_list_is_the_same_with_and_without_guarded() {
-    let guarded = connect(FileServer::new(sandbox("list"))).await;
+    let sandbox_dir = sandbox("list");
+    let guarded = connect(FileServer::new(sandbox_dir.path())).await;
     let plain = connect(plain::PlainFileServer::new()).await;
     let guarded_tools = published(&guarded.list_all_tools().await.unwrap());
     let plain_tools = published(&plain.list_all_tools().await.unwrap());
@@ -320,7 +322,8 @@ async fn the_guard_checks_the_name_mcp_clients_call() {
 
 #[tokio::test]
 async fn the_example_server_publishes_its_effects() {
-    let client = connect(FileServer::new(sandbox("annotations"))).await;
+    let sandbox_dir = sandbox("annotations");
+    let client = connect(FileServer::new(sandbox_dir.path())).await;
     let mut hints: Vec<(String, Value)> = client
         .list_all_tools()
         .await
@@ -356,7 +359,7 @@ async fn allowed_calls_work_destructive_needs_approval_and_telemetry_arrives() {
     let world = common::World::new(Policy::default(), &[]).await;
     let rt = world.runtime();
     let dir = sandbox("flow");
-    let client = connect(WithRuntime::new(FileServer::new(dir.clone()), rt.clone())).await;
+    let client = connect(WithRuntime::new(FileServer::new(dir.path()), rt.clone())).await;
 
     let wrote = client
         .call_tool(call(
@@ -394,7 +397,7 @@ async fn allowed_calls_work_destructive_needs_approval_and_telemetry_arrives() {
     let structured = refused.structured_content.clone().unwrap();
     assert_eq!(structured["code"], "ELEVATION_REQUIRED");
     let approval_id = structured["approval_id"].as_str().unwrap().to_owned();
-    assert!(dir.join("a.txt").exists(), "the body did not run");
+    assert!(dir.path().join("a.txt").exists(), "the body did not run");
 
     world
         .client
@@ -407,7 +410,7 @@ async fn allowed_calls_work_destructive_needs_approval_and_telemetry_arrives() {
         .await
         .unwrap();
     assert_eq!(text_of(&deleted), "deleted a.txt");
-    assert!(!dir.join("a.txt").exists());
+    assert!(!dir.path().join("a.txt").exists());
 
     assert!(rt.flush(Duration::from_secs(10)).await.is_delivered());
     let events = world.events(rt.session_id()).await;
@@ -435,8 +438,9 @@ async fn allowed_calls_work_destructive_needs_approval_and_telemetry_arrives() {
 async fn a_read_denial_is_a_protocol_error_by_default() {
     let world = common::World::new(Policy::default().deny_tool("read_file"), &[]).await;
     let rt = world.runtime();
+    let sandbox_dir = sandbox("deny");
     let client = connect(WithRuntime::new(
-        FileServer::new(sandbox("deny")),
+        FileServer::new(sandbox_dir.path()),
         rt.clone(),
     ))
     .await;
@@ -456,9 +460,10 @@ async fn a_sync_tool_with_a_slow_check_does_not_stall_the_server_worker() {
     )
     .await;
     let rt = world.runtime();
+    let sandbox_dir = sandbox("sync");
     let client = std::sync::Arc::new(
         connect(WithRuntime::new(
-            FileServer::new(sandbox("sync")),
+            FileServer::new(sandbox_dir.path()),
             rt.clone(),
         ))
         .await,

@@ -195,9 +195,11 @@ const MANIFEST: &str = r#"{"tools": [
 
 #[test]
 fn policy_init_writes_a_skeleton_and_check_exits_by_drift() {
-    let dir = std::env::temp_dir().join(format!("agenttrust-policy-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("agenttrust-policy-cli-")
+        .tempdir()
+        .unwrap();
+    let dir = scratch.path();
     let manifest = dir.join("manifest.json");
     std::fs::write(&manifest, MANIFEST).unwrap();
     let policy = dir.join("policy.toml");
@@ -267,5 +269,4 @@ fn policy_init_writes_a_skeleton_and_check_exits_by_drift() {
         &path(&manifest),
     ]);
     assert_eq!(missing.status.code(), Some(2));
-    let _ = std::fs::remove_dir_all(&dir);
 }

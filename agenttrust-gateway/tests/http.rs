@@ -334,9 +334,11 @@ async fn check_latency_is_applied() {
 #[tokio::test]
 async fn the_binary_serves_with_a_policy_file() {
     use tokio::io::AsyncBufReadExt;
-    let dir = std::env::temp_dir().join(format!("agenttrust-gw-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let policy = dir.join("policy.toml");
+    let dir = tempfile::Builder::new()
+        .prefix("agenttrust-gw-")
+        .tempdir()
+        .unwrap();
+    let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "deny = [\"rm_rf\"]\n").unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agenttrust-gateway"))
         .args([
@@ -383,7 +385,7 @@ async fn the_binary_serves_with_a_policy_file() {
     assert!(verdict["reason"].as_str().unwrap().contains("deny list"));
     child.kill().await.unwrap();
 
-    let bad = dir.join("bad.toml");
+    let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "denny = []\n").unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_agenttrust-gateway"))
         .args(["--listen", "127.0.0.1:0", "--policy"])

@@ -15,11 +15,14 @@ use serde_json::{json, Value};
 
 const KEY: &str = "sk_test_db";
 
-fn db_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("agenttrust-db-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("gateway.db")
+/// A database path in a new scratch folder, removed when the folder is dropped.
+fn db_path(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("agenttrust-db-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("gateway.db");
+    (dir, path)
 }
 
 async fn open(path: &Path) -> std::io::Result<GatewayHandle> {
@@ -49,7 +52,7 @@ fn stored(gateway: &GatewayHandle) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_finds_everything_and_a_pending_approval_can_still_be_waited_out() {
-    let path = db_path("restart");
+    let (_restart_dir, path) = db_path("restart");
     let gateway = open(&path).await.unwrap();
     let url = gateway.url().to_owned();
     let (_, agent) = send(
@@ -178,7 +181,7 @@ async fn a_restart_finds_everything_and_a_pending_approval_can_still_be_waited_o
 #[tokio::test]
 async fn an_unusable_file_stops_the_gateway_at_start() {
     // Not SQLite at all.
-    let garbage = db_path("garbage");
+    let (_garbage_dir, garbage) = db_path("garbage");
     std::fs::write(&garbage, b"this is not a database, just bytes ".repeat(200)).unwrap();
     let err = open(&garbage).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
@@ -193,7 +196,7 @@ async fn an_unusable_file_stops_the_gateway_at_start() {
     );
 
     // A newer schema.
-    let newer = db_path("newer");
+    let (_newer_dir, newer) = db_path("newer");
     {
         let path = open(&newer).await.unwrap();
         path.shutdown().await.unwrap();
@@ -207,7 +210,7 @@ async fn an_unusable_file_stops_the_gateway_at_start() {
     );
 
     // A schema-1 file (before delegations) is migrated, its records kept.
-    let old = db_path("schema1");
+    let (_schema1_dir, old) = db_path("schema1");
     {
         let conn = rusqlite::Connection::open(&old).unwrap();
         conn.execute_batch(
@@ -233,7 +236,7 @@ async fn an_unusable_file_stops_the_gateway_at_start() {
     assert_eq!(version, 2);
 
     // Another program's database.
-    let foreign = db_path("foreign");
+    let (_foreign_dir, foreign) = db_path("foreign");
     rusqlite::Connection::open(&foreign)
         .unwrap()
         .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('x');")
@@ -247,7 +250,7 @@ async fn an_unusable_file_stops_the_gateway_at_start() {
     assert_eq!(rows, 1, "left untouched");
 
     // A damaged page in a real database.
-    let damaged = db_path("damaged");
+    let (_damaged_dir, damaged) = db_path("damaged");
     {
         let gateway = open(&damaged).await.unwrap();
         gateway.shutdown().await.unwrap();
@@ -289,7 +292,7 @@ async fn acknowledged(answer: reqwest::Result<reqwest::Response>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_write() {
-    let path = db_path("sigkill");
+    let (_sigkill_dir, path) = db_path("sigkill");
     let (mut child, url) = serve(&path);
     let (status, agent) = send(&url, "POST", "/api/v1/agents", Some(json!({"name": "bot"}))).await;
     assert_eq!(status, 201);
