@@ -118,6 +118,11 @@ pub(crate) struct Waiting<'a> {
 impl Waiting<'_> {
     /// `decision`, or when it is an elevation and `on_elevation` waits, the
     /// decision that follows the wait.
+    ///
+    /// The wait's future is boxed: it holds a re-check and the approval
+    /// polls (about 1.6 KB), and it would otherwise be part of every guarded
+    /// call's check future, which is moved to the heap at each call, so
+    /// every call would copy it although few calls wait.
     pub(crate) async fn settle(
         self,
         decision: Decision,
@@ -125,7 +130,7 @@ impl Waiting<'_> {
     ) -> Result<Decision> {
         match (&decision, on_elevation) {
             (Decision::ElevationRequired { .. }, OnElevation::Wait { max_wait }) => {
-                wait_for_approval(self, decision, max_wait).await
+                Box::pin(wait_for_approval(self, decision, max_wait)).await
             }
             _ => Ok(decision),
         }
