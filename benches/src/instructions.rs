@@ -5,6 +5,7 @@
 //! totals over the difference of the counts cancels start-up costs.
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use agenttrust_runtime::{with_runtime, AgentTrustClient, Runtime};
@@ -21,6 +22,9 @@ const TARGETS: [&str; 6] = [
     "ours_async_filtered_out",
     "ours_async_fmt_subscriber",
 ];
+/// Child-only targets, for profiling the 8-task throughput row's shape by
+/// hand (README, "Profiling one row"); not in the benchmark's run.
+const PROFILE_ONLY: [&str; 2] = ["floor_async_8_tasks", "ours_async_8_tasks"];
 const FEW: usize = 100;
 const MANY: usize = 600;
 
@@ -37,6 +41,18 @@ pub fn run_child(args: &[String]) {
         eprintln!("usage: {CHILD_FLAG} TARGET URL KEY AGENT CALLS");
         std::process::exit(2);
     };
+    if !TARGETS.contains(&target.as_str()) && !PROFILE_ONLY.contains(&target.as_str()) {
+        eprintln!(
+            "unknown target `{target}`: one of {}",
+            TARGETS
+                .iter()
+                .chain(&PROFILE_ONLY)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        std::process::exit(2);
+    }
     let calls: usize = calls.parse().unwrap_or(FEW);
     let check_url = format!("{url}/api/v1/agenttrust/check");
     let body = crate::check_body(agent, "callgrind-session");
@@ -69,6 +85,20 @@ pub fn run_child(args: &[String]) {
                 None => run(),
             }
         }
+        "floor_async_8_tasks" => {
+            let http = crate::floor::client();
+            let (url, key, body) = (Arc::new(check_url), Arc::new(key.clone()), Arc::new(body));
+            in_tasks(calls, move || {
+                let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
+                async move { crate::floor::call(&http, &url, &key, &body).await }
+            });
+        }
+        "ours_async_8_tasks" => {
+            let runtime = runtime.clone();
+            in_tasks(calls, move || {
+                runtime.scope(async { crate::guarded_async().await.expect("allowed") })
+            });
+        }
         "floor_blocking" => {
             let http = crate::floor::blocking_client();
             for _ in 0..calls {
@@ -82,6 +112,34 @@ pub fn run_child(args: &[String]) {
         }),
     }
     let _ = runtime.guard().flush_blocking(Duration::from_secs(10));
+}
+
+/// `calls` calls of `call` spread over 8 tasks on a 2-worker runtime (the
+/// 8-task throughput row's shape, with a fixed count instead of a window).
+fn in_tasks<F, Fut>(calls: usize, call: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    const TASKS: usize = 8;
+    let rt = crate::multi_thread();
+    let call = Arc::new(call);
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let call = call.clone();
+                let share = calls / TASKS + usize::from(task < calls % TASKS);
+                tokio::spawn(async move {
+                    for _ in 0..share {
+                        call().await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+    });
 }
 
 pub(crate) fn total_instructions(out: &std::path::Path) -> Option<u64> {
