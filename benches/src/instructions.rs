@@ -23,8 +23,12 @@ const TARGETS: [&str; 6] = [
     "ours_async_fmt_subscriber",
 ];
 /// Child-only targets, for profiling the 8-task throughput row's shape by
-/// hand (README, "Profiling one row"); not in the benchmark's run.
-const PROFILE_ONLY: [&str; 2] = ["floor_async_8_tasks", "ours_async_8_tasks"];
+/// hand (README, Performance); not in the benchmark's run.
+const PROFILE_ONLY: [&str; 3] = [
+    "floor_async_8_tasks",
+    "ours_async_8_tasks",
+    "ours_check_8_tasks",
+];
 const FEW: usize = 100;
 const MANY: usize = 600;
 
@@ -97,6 +101,18 @@ pub fn run_child(args: &[String]) {
             let runtime = runtime.clone();
             in_tasks(calls, move || {
                 runtime.scope(async { crate::guarded_async().await.expect("allowed") })
+            });
+        }
+        "ours_check_8_tasks" => {
+            let guard = runtime.guard().clone();
+            in_tasks(calls, move || {
+                let guard = guard.clone();
+                async move {
+                    guard
+                        .check_with_effect("bench_tool", "", "read")
+                        .await
+                        .expect("allowed");
+                }
             });
         }
         "floor_blocking" => {
