@@ -19,9 +19,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Everything lives in memory; a restart forgets it. Beyond the protocol it
-//! serves one read-only extension, `GET /api/v1/telemetry/events`, listing
-//! the telemetry events it stored (filter with `agent_id` and `session_id`).
+//! Everything lives in memory (or, with [`GatewayBuilder::db`], in SQLite);
+//! of the telemetry, memory keeps the newest
+//! [`event_log`](GatewayBuilder::event_log) events and counts the rest.
+//! Beyond the protocol it serves the read-only extension
+//! `GET /api/v1/telemetry/events`, listing the telemetry events it holds
+//! and counting all it received (filter with `agent_id` and `session_id`).
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings), allow(dead_code, unused_variables))))]
 
@@ -47,7 +50,7 @@ pub use policy::{
     ApprovalBinding, Drift, Manifest, ManifestError, ManifestTool, Policy, PolicyError, Unlisted,
 };
 pub use rules::{Approver, Rule};
-pub use store::{CheckRecord, EventRecord};
+pub use store::{CheckRecord, EventRecord, DEFAULT_EVENT_LOG};
 
 /// Entry point: [`Gateway::builder`].
 #[derive(Debug)]
@@ -64,6 +67,7 @@ impl Gateway {
             rules: BTreeMap::new(),
             default_rule: None,
             db: None,
+            event_log: DEFAULT_EVENT_LOG,
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct GatewayBuilder {
     rules: BTreeMap<String, Rule>,
     default_rule: Option<Rule>,
     db: Option<std::path::PathBuf>,
+    event_log: usize,
 }
 
 impl GatewayBuilder {
@@ -136,6 +141,24 @@ impl GatewayBuilder {
         self
     }
 
+    /// Keeps at most `events` telemetry events in memory (default
+    /// [`DEFAULT_EVENT_LOG`], at least one): the newest, for
+    /// [`GatewayHandle::events`], the events route and the approvals page.
+    /// Older ones are forgotten but still counted (the events route's
+    /// `total`); with [`db`](Self::db) the database keeps them all. A
+    /// report carrying more events than this is refused (413), whole.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let gateway = agenttrust_gateway::Gateway::builder().event_log(10_000).spawn().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn event_log(mut self, events: usize) -> Self {
+        self.event_log = events;
+        self
+    }
+
     /// Binds and serves on the current tokio runtime.
     ///
     /// # Errors
@@ -150,9 +173,9 @@ impl GatewayBuilder {
         let addr = listener.local_addr()?;
         let store = match &self.db {
             Some(path) => store::Db::open(path)
-                .and_then(store::Store::with_db)
+                .and_then(|db| store::Store::with_db(db, self.event_log))
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?,
-            None => store::Store::default(),
+            None => store::Store::in_memory(self.event_log),
         };
         let rules = rules::Rules::new(self.rules, self.default_rule);
         let url = format!("http://{addr}");
@@ -244,7 +267,8 @@ impl GatewayHandle {
         self.state.store.lock().checks.iter().cloned().collect()
     }
 
-    /// Every telemetry event received, oldest first.
+    /// The telemetry events the gateway keeps (the newest
+    /// [`event_log`](GatewayBuilder::event_log) of them), oldest first.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -254,7 +278,14 @@ impl GatewayHandle {
     /// # Ok(()) }
     /// ```
     pub fn events(&self) -> Vec<EventRecord> {
-        self.state.store.lock().events.clone()
+        self.state
+            .store
+            .lock()
+            .events
+            .kept()
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Answers checks of `tool` by `rule` from now on.

@@ -35,6 +35,10 @@ struct Cli {
     /// file (created when missing) so restarts find them; default: memory.
     #[arg(long)]
     db: Option<PathBuf>,
+    /// Keep at most this many telemetry events in memory, the newest (older
+    /// ones are still counted; with --db the file keeps them all).
+    #[arg(long, default_value_t = agenttrust_gateway::DEFAULT_EVENT_LOG)]
+    event_log: usize,
     /// POST a JSON message (with a Slack-compatible `text`) here for each new
     /// approval; overrides the policy file's `notify_url`.
     #[arg(long)]
@@ -100,7 +104,10 @@ async fn main() -> ExitCode {
         },
         None => policy,
     };
-    let mut builder = Gateway::builder().listen(cli.listen).policy(policy);
+    let mut builder = Gateway::builder()
+        .listen(cli.listen)
+        .policy(policy)
+        .event_log(cli.event_log);
     if let Some(db) = &cli.db {
         builder = builder.db(db);
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 mod common;
 
-use agenttrust_gateway::Policy;
+use agenttrust_gateway::{Gateway, Policy};
 use common::{Fixture, KEY};
 use serde_json::{json, Value};
 
@@ -287,6 +287,103 @@ async fn telemetry_is_stored_and_read_back_by_agent_and_session() {
     assert_eq!(events["events"][1]["event_type"], "tool_error");
     let (_, all) = f.send("GET", "/api/v1/telemetry/events", None).await;
     assert_eq!(all["total"], 3);
+}
+
+/// A report of `tools` (one event each) by `agent` in `session`.
+fn report_of(agent: &str, session: &str, tools: &[&str]) -> Value {
+    let events: Vec<Value> = tools
+        .iter()
+        .map(|t| json!({"tool_name": t, "success": true}))
+        .collect();
+    json!({"agent_id": agent, "session_id": session, "events": events})
+}
+
+fn tool_names(answer: &Value) -> Vec<String> {
+    answer["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["tool_name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_event_log_keeps_the_newest_events_and_counts_them_all() {
+    let f = Fixture::from_builder(Gateway::builder().event_log(4)).await;
+    let id = f.agent("bot", &[]).await;
+    for (session, tools) in [("s1", &["a", "b", "c"][..]), ("s2", &["d", "e", "f"][..])] {
+        let (status, _) = f
+            .send(
+                "POST",
+                "/api/v1/telemetry/report",
+                Some(report_of(&id, session, tools)),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    let (_, all) = f.send("GET", "/api/v1/telemetry/events", None).await;
+    assert_eq!(
+        (all["total"].as_u64(), all["kept"].as_u64()),
+        (Some(6), Some(4))
+    );
+    assert_eq!(
+        tool_names(&all),
+        ["c", "d", "e", "f"],
+        "the newest, oldest first"
+    );
+    let (_, s1) = f
+        .send(
+            "GET",
+            &format!("/api/v1/telemetry/events?agent_id={id}&session_id=s1"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s1["total"].as_u64(), s1["kept"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let (_, counted) = f
+        .send("GET", "/api/v1/telemetry/events?limit=0", None)
+        .await;
+    assert_eq!(
+        (counted["total"].as_u64(), tool_names(&counted).len()),
+        (Some(6), 0)
+    );
+    assert_eq!(f.gw.events().len(), 4);
+}
+
+#[tokio::test]
+async fn a_report_larger_than_the_event_log_is_refused_whole() {
+    let f = Fixture::from_builder(Gateway::builder().event_log(2)).await;
+    let id = f.agent("bot", &[]).await;
+    let (status, body) = f
+        .send(
+            "POST",
+            "/api/v1/telemetry/report",
+            Some(report_of(&id, "s1", &["a", "b", "c"])),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 2 events"),
+        "{body}"
+    );
+    let (_, all) = f.send("GET", "/api/v1/telemetry/events", None).await;
+    assert_eq!(all["total"], 0, "nothing of the refused report is counted");
+    let (status, _) = f
+        .send(
+            "POST",
+            "/api/v1/telemetry/report",
+            Some(report_of(&id, "s1", &["a", "b"])),
+        )
+        .await;
+    assert_eq!(status, 200, "a report the log can hold is taken");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -179,6 +179,58 @@ async fn a_restart_finds_everything_and_a_pending_approval_can_still_be_waited_o
 }
 
 #[tokio::test]
+async fn the_file_keeps_every_event_and_a_restart_keeps_the_newest_in_memory() {
+    let (_dir, path) = db_path("event-log");
+    let small = |path: &Path| {
+        Gateway::builder()
+            .api_key(KEY)
+            .db(path)
+            .event_log(3)
+            .spawn()
+    };
+    let gateway = small(&path).await.unwrap();
+    let url = gateway.url().to_owned();
+    let (_, agent) = send(&url, "POST", "/api/v1/agents", Some(json!({"name": "bot"}))).await;
+    let agent = agent["id"].as_str().unwrap().to_owned();
+    for batch in [["a", "b"], ["c", "d"], ["e", "f"]] {
+        let events: Vec<Value> = batch.iter().map(|t| json!({"tool_name": t})).collect();
+        let report = json!({"agent_id": agent, "session_id": "s1", "events": events});
+        let (status, _) = send(&url, "POST", "/api/v1/telemetry/report", Some(report)).await;
+        assert_eq!(status, 200);
+    }
+    gateway.shutdown().await.unwrap();
+    let rows: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rows, 6,
+        "the file keeps every event, also those the memory let go"
+    );
+
+    let tools = |gateway: &GatewayHandle| -> Vec<String> {
+        gateway.events().into_iter().map(|e| e.tool_name).collect()
+    };
+    let gateway = small(&path).await.unwrap();
+    assert_eq!(tools(&gateway), ["d", "e", "f"]);
+    let (_, counted) = send(
+        gateway.url(),
+        "GET",
+        "/api/v1/telemetry/events?session_id=s1&limit=0",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (counted["total"].as_u64(), counted["kept"].as_u64()),
+        (Some(6), Some(3))
+    );
+    gateway.shutdown().await.unwrap();
+
+    let gateway = open(&path).await.unwrap();
+    assert_eq!(tools(&gateway), ["a", "b", "c", "d", "e", "f"]);
+}
+
+#[tokio::test]
 async fn an_unusable_file_stops_the_gateway_at_start() {
     // Not SQLite at all.
     let (_garbage_dir, garbage) = db_path("garbage");

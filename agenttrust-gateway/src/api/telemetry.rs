@@ -1,10 +1,14 @@
 //! Telemetry: `POST /api/v1/telemetry/report`, and the local extension
 //! `GET /api/v1/telemetry/events?agent_id=&session_id=&limit=` that shows
-//! exactly what arrived.
+//! what arrived: `total` counts every matching event received, `kept` those
+//! the gateway still holds (it keeps the newest events, see
+//! `store/events.rs`), and `events` lists the kept ones, oldest first, up
+//! to `limit`.
 
 use std::time::SystemTime;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -53,8 +57,21 @@ pub(crate) async fn report(
             "session `{session_id}` belongs to another agent; `{agent_id}` may not report into it"
         )));
     }
-    let received_at = rfc3339(SystemTime::now());
     let count = req.events.len();
+    // More than the log keeps would push some of this report's events out
+    // before they are stored (with --db) or ever shown: refused whole.
+    if count > data.events.capacity() {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "a report may carry at most {} events (this gateway keeps that many); this one \
+                 carries {count}",
+                data.events.capacity()
+            ),
+        ));
+    }
+    let received_at = rfc3339(SystemTime::now());
     let events = req.events.into_iter().map(|e| {
         let success = e.success.unwrap_or(false);
         EventRecord {
@@ -72,7 +89,9 @@ pub(crate) async fn report(
             received_at: received_at.clone(),
         }
     });
-    data.events.extend(events);
+    for event in events {
+        data.events.push(event);
+    }
     Ok(Json(json!({"accepted": true, "events_processed": count})))
 }
 
@@ -80,8 +99,8 @@ pub(crate) async fn report(
 pub(crate) struct EventsQuery {
     agent_id: Option<String>,
     session_id: Option<String>,
-    /// At most this many events in the answer (`total` still counts all);
-    /// `limit=0` answers the count alone.
+    /// At most this many events in the answer (`total` and `kept` still
+    /// count all); `limit=0` answers the counts alone.
     limit: Option<usize>,
 }
 
@@ -90,19 +109,22 @@ pub(crate) async fn events(
     Query(query): Query<EventsQuery>,
 ) -> Json<Value> {
     let data = state.store.lock();
-    let matching = data
-        .events
-        .iter()
-        .filter(|e| optional(query.agent_id.as_deref()).is_none_or(|a| e.agent_id == a))
-        .filter(|e| optional(query.session_id.as_deref()).is_none_or(|s| e.session_id == s));
+    let (agent, session) = (
+        optional(query.agent_id.as_deref()),
+        optional(query.session_id.as_deref()),
+    );
+    let total = data.events.received(agent, session);
     let limit = query.limit.unwrap_or(usize::MAX);
-    let mut total = 0;
+    let mut kept = 0;
     let mut events: Vec<&EventRecord> = Vec::new();
+    let matching = data.events.kept().iter().filter(|e| {
+        agent.is_none_or(|a| e.agent_id == a) && session.is_none_or(|s| e.session_id == s)
+    });
     for event in matching {
-        total += 1;
+        kept += 1;
         if events.len() < limit {
             events.push(event);
         }
     }
-    Json(json!({"total": total, "events": events}))
+    Json(json!({"total": total, "kept": kept, "events": events}))
 }

@@ -7,7 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+mod events;
 mod sqlite;
+
+pub(crate) use events::EventLog;
+pub use events::DEFAULT_EVENT_LOG;
 
 pub(crate) use sqlite::{Db, DbError};
 
@@ -353,7 +357,8 @@ pub(crate) struct Data {
     /// Audit events of the current write, streamed to SIEM destinations
     /// once it is committed (see `DataGuard`'s drop).
     pub(crate) outbox: Vec<serde_json::Value>,
-    pub(crate) events: Vec<EventRecord>,
+    /// The newest telemetry events, and counts of all of them.
+    pub(crate) events: EventLog,
     pub(crate) checks: VecDeque<CheckRecord>,
 }
 
@@ -510,7 +515,8 @@ impl Data {
             "providers": by_key(self.providers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
             "federation_tokens": self.federation_tokens.len(),
             "revoked_id_tokens": self.revoked_id_tokens.len(),
-            "events_total": self.events.len(),
+            "events_total": self.events.received(None, None),
+            "events_kept": self.events.kept().len(),
             "checks_total": self.checks.len(),
         })
     }
@@ -573,9 +579,17 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// A store backed by `db`, starting from what it holds.
-    pub(crate) fn with_db(mut db: Db) -> Result<Store, DbError> {
-        let data = db.load()?;
+    /// A store in memory only, keeping at most `event_log` telemetry events.
+    pub(crate) fn in_memory(event_log: usize) -> Store {
+        let store = Store::default();
+        store.lock_quietly().events = EventLog::new(event_log);
+        store
+    }
+
+    /// A store backed by `db`, starting from what it holds, keeping at most
+    /// `event_log` telemetry events in memory (the database keeps all).
+    pub(crate) fn with_db(mut db: Db, event_log: usize) -> Result<Store, DbError> {
+        let data = db.load(event_log)?;
         Ok(Store {
             data: Mutex::new(data),
             db: Some(Mutex::new(db)),
@@ -598,6 +612,13 @@ impl Store {
             store: self,
             written: false,
         }
+    }
+
+    /// The records, for a change that is not a write (nothing to commit).
+    fn lock_quietly(&self) -> MutexGuard<'_, Data> {
+        self.data
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sends committed audit events to `sink` from now on.

@@ -1,7 +1,8 @@
 //! `--db PATH`: the records in SQLite, so a gateway survives restarts.
 //!
 //! Memory stays the working set; the database holds every record as JSON
-//! under its id (events in arrival order) with a versioned schema
+//! under its id, and every telemetry event in arrival order (memory keeps
+//! only the newest, `events.rs`; a restart counts them all), with a versioned schema
 //! (`PRAGMA user_version`, migrations applied in order). WAL mode with
 //! `synchronous = FULL`: a commit is on disk before the answer that
 //! acknowledged it leaves. A commit writes the records that changed since
@@ -18,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Approval, Data, Delegation, FederationToken};
+use super::{Approval, Data, Delegation, EventLog, FederationToken};
 
 /// The schema this gateway writes; a file with a newer one is refused.
 pub(crate) const SCHEMA_VERSION: i64 = 2;
@@ -94,7 +95,8 @@ pub(crate) struct Db {
     conn: Connection,
     /// The JSON hash of each stored record, by table and id.
     stored: HashMap<(&'static str, String), u64>,
-    events_stored: usize,
+    /// `EventLog::appended` at the last commit.
+    events_stored: u64,
 }
 
 fn hash_of(json: &str) -> u64 {
@@ -177,21 +179,10 @@ impl Db {
             path: self.path.clone(),
             source,
         };
-        let sql = if table == "events" {
-            "SELECT seq, record FROM events ORDER BY seq".to_owned()
-        } else {
-            format!("SELECT id, record FROM {table}")
-        };
+        let sql = format!("SELECT id, record FROM {table}");
         let mut stmt = self.conn.prepare(&sql).map_err(unreadable)?;
         let rows = stmt
-            .query_map([], |r| {
-                let key: rusqlite::types::Value = r.get(0)?;
-                let key = match key {
-                    rusqlite::types::Value::Text(t) => t,
-                    other => format!("{other:?}"),
-                };
-                Ok((key, r.get::<_, String>(1)?))
-            })
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(unreadable)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(unreadable)
     }
@@ -214,8 +205,11 @@ impl Db {
     }
 
     /// Everything stored, as the gateway's records.
-    pub(crate) fn load(&mut self) -> Result<Data, DbError> {
-        let mut data = Data::default();
+    pub(crate) fn load(&mut self, event_log: usize) -> Result<Data, DbError> {
+        let mut data = Data {
+            events: EventLog::new(event_log),
+            ..Data::default()
+        };
         for table in TABLES {
             for (id, json) in self.rows(table)? {
                 match table {
@@ -270,11 +264,29 @@ impl Db {
                 self.stored.insert((table, id), hash_of(&json));
             }
         }
-        for (_, json) in self.rows("events")? {
-            data.events.push(self.decode("events", &json)?);
-        }
-        self.events_stored = data.events.len();
+        self.load_events(&mut data.events)?;
+        self.events_stored = data.events.appended();
         Ok(data)
+    }
+
+    /// Every stored event, in order, into `log` (which counts them all and
+    /// keeps the newest), one row at a time: a long log is never all in
+    /// memory at once.
+    fn load_events(&self, log: &mut EventLog) -> Result<(), DbError> {
+        let unreadable = |source| DbError::Unreadable {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM events ORDER BY seq")
+            .map_err(unreadable)?;
+        let mut rows = stmt.query([]).map_err(unreadable)?;
+        while let Some(row) = rows.next().map_err(unreadable)? {
+            let json: String = row.get(0).map_err(unreadable)?;
+            log.push(self.decode("events", &json)?);
+        }
+        Ok(())
     }
 
     /// Writes what changed since the last commit, in one durable transaction.
@@ -322,8 +334,18 @@ impl Db {
         for (id, r) in &data.mcp_servers {
             collect("mcp_servers", id, r);
         }
-        let new_events = &data.events[self.events_stored.min(data.events.len())..];
-        if changed.is_empty() && new_events.is_empty() {
+        // The report route refuses more events than the log keeps, so the
+        // events appended since the last commit are all still kept.
+        let unwritten =
+            usize::try_from(data.events.appended() - self.events_stored).unwrap_or(usize::MAX);
+        if unwritten > data.events.kept().len() {
+            tracing::error!(
+                unwritten,
+                kept = data.events.kept().len(),
+                "telemetry events left the log before they were stored"
+            );
+        }
+        if changed.is_empty() && unwritten == 0 {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
@@ -333,7 +355,7 @@ impl Db {
                 params![id, json],
             )?;
         }
-        for event in new_events {
+        for event in data.events.newest(unwritten) {
             let json = serde_json::to_string(event).unwrap_or_default();
             tx.execute("INSERT INTO events (record) VALUES (?1)", params![json])?;
         }
@@ -341,7 +363,7 @@ impl Db {
         for (table, id, json) in changed {
             self.stored.insert((table, id), hash_of(&json));
         }
-        self.events_stored = data.events.len();
+        self.events_stored = data.events.appended();
         Ok(())
     }
 }

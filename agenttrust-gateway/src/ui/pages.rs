@@ -38,7 +38,7 @@ impl View {
         decided.sort_by_key(|a| std::cmp::Reverse(when(a)));
         decided.truncate(DECIDED_SHOWN);
         let mut events: BTreeMap<String, Vec<EventRecord>> = BTreeMap::new();
-        for event in data.events.iter().rev() {
+        for event in data.events.kept().iter().rev() {
             let list = events.entry(event.agent_id.clone()).or_default();
             if list.len() < EVENTS_PER_AGENT {
                 list.push(event.clone());
