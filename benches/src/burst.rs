@@ -1,7 +1,7 @@
 //! Telemetry bursts: N `report()` calls as fast as one thread can make
 //! them, then a flush. Each burst runs in a child process of this binary so
 //! its peak RSS (`VmHWM`) is the client's alone; the gateway stays in this
-//! process and counts what it stored. A last burst goes to a port where
+//! process and counts what it received. A last burst goes to a port where
 //! nothing listens, so every event stays queued: the memory of a full queue.
 
 use std::process::Command;

@@ -559,7 +559,8 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
     Value::Object(out)
 }
 
-/// Events the gateway stored for a session.
+/// Events the gateway received for a session: its exact count (`total`),
+/// which holds when its memory keeps only the newest events.
 fn stored_events(s: &Setup, session: &str) -> usize {
     let url = format!(
         "{}/api/v1/telemetry/events?session_id={session}&limit=0",
