@@ -363,6 +363,14 @@ pub(crate) struct Data {
 }
 
 impl Data {
+    /// No records yet, keeping at most `event_log` telemetry events.
+    pub(crate) fn with_event_log(event_log: usize) -> Data {
+        Data {
+            events: EventLog::new(event_log),
+            ..Data::default()
+        }
+    }
+
     /// Whether session `id` exists and belongs to an agent other than
     /// `agent_id`: the rule every route applies before acting in a session.
     pub(crate) fn session_of_another(&self, id: &str, agent_id: &str) -> bool {
@@ -581,9 +589,10 @@ pub(crate) struct Store {
 impl Store {
     /// A store in memory only, keeping at most `event_log` telemetry events.
     pub(crate) fn in_memory(event_log: usize) -> Store {
-        let store = Store::default();
-        store.lock_quietly().events = EventLog::new(event_log);
-        store
+        Store {
+            data: Mutex::new(Data::with_event_log(event_log)),
+            ..Store::default()
+        }
     }
 
     /// A store backed by `db`, starting from what it holds, keeping at most
@@ -612,13 +621,6 @@ impl Store {
             store: self,
             written: false,
         }
-    }
-
-    /// The records, for a change that is not a write (nothing to commit).
-    fn lock_quietly(&self) -> MutexGuard<'_, Data> {
-        self.data
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sends committed audit events to `sink` from now on.

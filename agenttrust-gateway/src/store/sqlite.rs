@@ -95,7 +95,7 @@ pub(crate) struct Db {
     conn: Connection,
     /// The JSON hash of each stored record, by table and id.
     stored: HashMap<(&'static str, String), u64>,
-    /// `EventLog::appended` at the last commit.
+    /// How many events the log had received at the last commit.
     events_stored: u64,
 }
 
@@ -174,11 +174,16 @@ impl Db {
         })
     }
 
-    fn rows(&self, table: &'static str) -> Result<Vec<(String, String)>, DbError> {
-        let unreadable = |source| DbError::Unreadable {
+    /// A failed read of this database.
+    fn unreadable(&self, source: rusqlite::Error) -> DbError {
+        DbError::Unreadable {
             path: self.path.clone(),
             source,
-        };
+        }
+    }
+
+    fn rows(&self, table: &'static str) -> Result<Vec<(String, String)>, DbError> {
+        let unreadable = |source| self.unreadable(source);
         let sql = format!("SELECT id, record FROM {table}");
         let mut stmt = self.conn.prepare(&sql).map_err(unreadable)?;
         let rows = stmt
@@ -206,10 +211,7 @@ impl Db {
 
     /// Everything stored, as the gateway's records.
     pub(crate) fn load(&mut self, event_log: usize) -> Result<Data, DbError> {
-        let mut data = Data {
-            events: EventLog::new(event_log),
-            ..Data::default()
-        };
+        let mut data = Data::with_event_log(event_log);
         for table in TABLES {
             for (id, json) in self.rows(table)? {
                 match table {
@@ -265,7 +267,7 @@ impl Db {
             }
         }
         self.load_events(&mut data.events)?;
-        self.events_stored = data.events.appended();
+        self.events_stored = data.events.received(None, None);
         Ok(data)
     }
 
@@ -273,10 +275,7 @@ impl Db {
     /// keeps the newest), one row at a time: a long log is never all in
     /// memory at once.
     fn load_events(&self, log: &mut EventLog) -> Result<(), DbError> {
-        let unreadable = |source| DbError::Unreadable {
-            path: self.path.clone(),
-            source,
-        };
+        let unreadable = |source| self.unreadable(source);
         let mut stmt = self
             .conn
             .prepare("SELECT record FROM events ORDER BY seq")
@@ -336,8 +335,8 @@ impl Db {
         }
         // The report route refuses more events than the log keeps, so the
         // events appended since the last commit are all still kept.
-        let unwritten =
-            usize::try_from(data.events.appended() - self.events_stored).unwrap_or(usize::MAX);
+        let unwritten = usize::try_from(data.events.received(None, None) - self.events_stored)
+            .unwrap_or(usize::MAX);
         if unwritten > data.events.kept().len() {
             tracing::error!(
                 unwritten,
@@ -363,7 +362,7 @@ impl Db {
         for (table, id, json) in changed {
             self.stored.insert((table, id), hash_of(&json));
         }
-        self.events_stored = data.events.appended();
+        self.events_stored = data.events.received(None, None);
         Ok(())
     }
 }
