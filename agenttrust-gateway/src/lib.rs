@@ -284,7 +284,7 @@ impl GatewayHandle {
             .events
             .kept()
             .iter()
-            .cloned()
+            .map(store::KeptEvent::record)
             .collect()
     }
 

@@ -67,6 +67,12 @@ async fn bad_input_gets_400_413_404_with_json_messages() {
             .send()
     };
     assert_eq!(raw(b"{not json".to_vec()).await.unwrap().status(), 400);
+    let agents_before = f.send("GET", "/api/v1/agents", None).await.1;
+    let not_utf8 = raw(b"{\"name\": \"caf\xe9\"}".to_vec()).await.unwrap();
+    assert_eq!(not_utf8.status(), 400);
+    let message = not_utf8.json::<Value>().await.unwrap()["message"].clone();
+    assert!(message.as_str().unwrap().contains("utf-8"), "{message}");
+    assert_eq!(f.send("GET", "/api/v1/agents", None).await.1, agents_before);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(raw(deep.into_bytes()).await.unwrap().status(), 400);
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
@@ -265,12 +271,14 @@ async fn telemetry_is_stored_and_read_back_by_agent_and_session() {
     let (ag_1, ag_2) = (f.agent("one", &[]).await, f.agent("two", &[]).await);
     let report = json!({"agent_id": ag_1, "session_id": "s1", "events": [
         {"event_type": "tool_end", "tool_name": "a", "duration_ms": 5, "success": true, "timestamp": "2026-01-01T00:00:00Z"},
-        {"tool_name": "b", "duration_ms": 7, "error_type": "IoError"}
+        {"tool_name": "b", "duration_ms": 7, "error_type": "IoError"},
+        {"event_type": "tool_retry", "tool_name": "d", "success": true},
+        {"event_type": "", "tool_name": "e", "success": true, "error_type": ""}
     ]});
     let (status, body) = f
         .send("POST", "/api/v1/telemetry/report", Some(report))
         .await;
-    assert_eq!((status, body["events_processed"].as_u64()), (200, Some(2)));
+    assert_eq!((status, body["events_processed"].as_u64()), (200, Some(4)));
     f.send("POST", "/api/v1/telemetry/report", Some(json!({"agent_id": ag_2, "session_id": "s2", "events": [{"tool_name": "c", "success": true}]}))).await;
     let (_, events) = f
         .send(
@@ -279,14 +287,40 @@ async fn telemetry_is_stored_and_read_back_by_agent_and_session() {
             None,
         )
         .await;
-    assert_eq!(events["total"], 2);
+    assert_eq!(events["total"], 4);
+    let kept = events["events"].as_array().unwrap();
+    let field = |key: &str| -> Vec<Value> { kept.iter().map(|e| e[key].clone()).collect() };
+    assert_eq!(field("tool_name"), ["a", "b", "d", "e"]);
+    assert_eq!(field("agent_id"), vec![json!(ag_1); 4]);
+    assert_eq!(field("session_id"), ["s1", "s1", "s1", "s1"]);
     assert_eq!(
-        events["events"][1]["success"], false,
+        field("success"),
+        [true, false, true, true],
         "absent success reads as false"
     );
-    assert_eq!(events["events"][1]["event_type"], "tool_error");
+    assert_eq!(
+        field("event_type"),
+        ["tool_end", "tool_error", "tool_retry", "tool_end"],
+        "an absent or empty type follows success; another is kept as sent"
+    );
+    assert_eq!(
+        field("error_type"),
+        [Value::Null, json!("IoError"), Value::Null, Value::Null]
+    );
+    let received_at = kept[0]["received_at"].as_str().unwrap();
+    assert!(received_at.starts_with("20"), "{received_at}");
+    assert_eq!(
+        field("timestamp"),
+        [
+            "2026-01-01T00:00:00Z",
+            received_at,
+            received_at,
+            received_at
+        ],
+        "an event without a timestamp takes the report's arrival"
+    );
     let (_, all) = f.send("GET", "/api/v1/telemetry/events", None).await;
-    assert_eq!(all["total"], 3);
+    assert_eq!(all["total"], 5);
 }
 
 /// A report of `tools` (one event each) by `agent` in `session`.

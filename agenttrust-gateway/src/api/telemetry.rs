@@ -5,18 +5,22 @@
 //! `store/events.rs`), and `events` lists the kept ones, oldest first, up
 //! to `limit`.
 
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{optional, required, Body};
-use crate::store::{rfc3339, EventRecord};
+use crate::store::{rfc3339, EventRecord, KeptEvent, Origin};
 
 #[derive(Deserialize)]
 pub(crate) struct Report {
@@ -29,7 +33,7 @@ pub(crate) struct Report {
 #[derive(Deserialize)]
 struct Event {
     #[serde(default)]
-    event_type: Option<String>,
+    event_type: Option<EventType>,
     tool_name: String,
     #[serde(default)]
     duration_ms: Option<u64>,
@@ -40,6 +44,42 @@ struct Event {
     error_type: Option<String>,
     #[serde(default)]
     timestamp: Option<String>,
+}
+
+/// The event type of a successful or a failed call, when a report gives none.
+fn event_type(success: bool) -> &'static str {
+    if success {
+        TOOL_END
+    } else {
+        TOOL_ERROR
+    }
+}
+
+const TOOL_END: &str = "tool_end";
+const TOOL_ERROR: &str = "tool_error";
+
+/// An event's type, read without allocating when it is one of the two
+/// every SDK sends.
+struct EventType(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = EventType;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an event type string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<EventType, E> {
+                Ok(EventType(match text {
+                    TOOL_END => Cow::Borrowed(TOOL_END),
+                    TOOL_ERROR => Cow::Borrowed(TOOL_ERROR),
+                    other => Cow::Owned(other.to_owned()),
+                }))
+            }
+        }
+        deserializer.deserialize_str(Text)
+    }
 }
 
 pub(crate) async fn report(
@@ -71,27 +111,28 @@ pub(crate) async fn report(
             ),
         ));
     }
-    let received_at = rfc3339(SystemTime::now());
+    let origin = Arc::new(Origin {
+        agent_id: agent_id.to_owned(),
+        session_id: session_id.to_owned(),
+        received_at: rfc3339(SystemTime::now()),
+    });
     let events = req.events.into_iter().map(|e| {
         let success = e.success.unwrap_or(false);
-        EventRecord {
-            agent_id: agent_id.to_owned(),
-            session_id: session_id.to_owned(),
+        KeptEvent {
+            origin: origin.clone(),
             event_type: e
                 .event_type
+                .map(|t| t.0)
                 .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| if success { "tool_end" } else { "tool_error" }.to_owned()),
+                .unwrap_or(Cow::Borrowed(event_type(success))),
             tool_name: e.tool_name,
             duration_ms: e.duration_ms.unwrap_or(0),
             success,
             error_type: e.error_type.filter(|t| !t.is_empty()),
-            timestamp: e.timestamp.unwrap_or_else(|| received_at.clone()),
-            received_at: received_at.clone(),
+            timestamp: e.timestamp,
         }
     });
-    for event in events {
-        data.events.push(event);
-    }
+    data.events.push_report(&origin, events);
     Ok(Json(json!({"accepted": true, "events_processed": count})))
 }
 
@@ -116,14 +157,14 @@ pub(crate) async fn events(
     let total = data.events.received(agent, session);
     let limit = query.limit.unwrap_or(usize::MAX);
     let mut kept = 0;
-    let mut events: Vec<&EventRecord> = Vec::new();
+    let mut events: Vec<EventRecord> = Vec::new();
     let matching = data.events.kept().iter().filter(|e| {
-        agent.is_none_or(|a| e.agent_id == a) && session.is_none_or(|s| e.session_id == s)
+        agent.is_none_or(|a| e.agent_id() == a) && session.is_none_or(|s| e.session_id() == s)
     });
     for event in matching {
         kept += 1;
         if events.len() < limit {
-            events.push(event);
+            events.push(event.record());
         }
     }
     Json(json!({"total": total, "kept": kept, "events": events}))

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 mod events;
 mod sqlite;
 
-pub(crate) use events::EventLog;
 pub use events::DEFAULT_EVENT_LOG;
+pub(crate) use events::{EventLog, KeptEvent, Origin};
 
 pub(crate) use sqlite::{Db, DbError};
 

@@ -355,7 +355,7 @@ impl Db {
             )?;
         }
         for event in data.events.newest(unwritten) {
-            let json = serde_json::to_string(event).unwrap_or_default();
+            let json = serde_json::to_string(&event.record()).unwrap_or_default();
             tx.execute("INSERT INTO events (record) VALUES (?1)", params![json])?;
         }
         tx.commit()?;

@@ -39,9 +39,9 @@ impl View {
         decided.truncate(DECIDED_SHOWN);
         let mut events: BTreeMap<String, Vec<EventRecord>> = BTreeMap::new();
         for event in data.events.kept().iter().rev() {
-            let list = events.entry(event.agent_id.clone()).or_default();
+            let list = events.entry(event.agent_id().to_owned()).or_default();
             if list.len() < EVENTS_PER_AGENT {
-                list.push(event.clone());
+                list.push(event.record());
             }
         }
         View {
