@@ -73,7 +73,7 @@ impl Settings {
                 .unwrap_or(if quick { 5 } else { 10 }),
             rounds: value("--rounds")
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(if quick { 2 } else { 9 }),
+                .unwrap_or(if quick { 4 } else { 24 }),
             calls: value("--calls")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(if quick { 400 } else { 1_000 }),
@@ -338,7 +338,7 @@ fn report_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
 
 /// How long each throughput measurement runs, after a warm-up of a fifth of it.
 fn window(quick: bool) -> Duration {
-    Duration::from_millis(if quick { 300 } else { 600 })
+    Duration::from_millis(if quick { 100 } else { 200 })
 }
 
 /// One throughput window: a warm-up, then `span` during which finished
@@ -378,17 +378,12 @@ impl Window {
     }
 }
 
-/// Calls per second of `callers` async tasks running `call` in a loop.
-fn async_rate<F, Fut>(callers: usize, span: Duration, call: F) -> f64
+/// Calls per second of `callers` async tasks on `rt` running `call` in a loop.
+fn async_rate<F, Fut>(rt: &tokio::runtime::Runtime, callers: usize, span: Duration, call: F) -> f64
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("rt");
     let call = Arc::new(call);
     let window = Window::start(span);
     rt.block_on(async {
@@ -439,16 +434,60 @@ const THROUGHPUT_ROWS: [&str; 5] = [
     "official",
 ];
 
+/// The order of the rows in round `round`: each of ours next to its floor
+/// (the two windows of a ratio see the same stretch of machine noise),
+/// which of the two goes first alternating, the pairs and the official
+/// row rotating.
+fn throughput_order(round: usize) -> Vec<usize> {
+    let flip = |a: usize, b: usize| {
+        if round.is_multiple_of(2) {
+            [a, b]
+        } else {
+            [b, a]
+        }
+    };
+    let units: [Vec<usize>; 3] = [flip(0, 1).to_vec(), flip(2, 3).to_vec(), vec![4]];
+    (0..units.len())
+        .flat_map(|k| units[(k + round) % units.len()].clone())
+        .collect()
+}
+
+/// What the throughput rows call with, made once per caller count and kept
+/// across its windows: the async rows' 2-worker runtime (so ours' pool for
+/// it, and the floor's client, keep their connections from window to
+/// window), the blocking floor's client and the official guard.
+struct Callers {
+    rt: tokio::runtime::Runtime,
+    floor_async: reqwest::Client,
+    floor_blocking: reqwest::blocking::Client,
+    official: Arc<agenttrustid::AgentTrustGuard>,
+    url: Arc<String>,
+    body: Arc<Vec<u8>>,
+    key: Arc<String>,
+}
+
+impl Callers {
+    fn new(s: &Setup) -> Callers {
+        Callers {
+            rt: multi_thread(),
+            floor_async: floor::client(),
+            floor_blocking: floor::blocking_client(),
+            official: Arc::new(official_guard(s)),
+            url: Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url())),
+            body: Arc::new(check_body(&s.agent_id, s.ours.session_id())),
+            key: Arc::new(s.gateway.api_key().to_owned()),
+        }
+    }
+}
+
 /// Calls per second of one row with `callers` concurrent callers: async
-/// rows are tasks on a 2-worker runtime, the others threads.
-fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
-    let url = Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url()));
-    let body = Arc::new(check_body(&s.agent_id, s.ours.session_id()));
-    let key = Arc::new(s.gateway.api_key().to_owned());
+/// rows are tasks on the 2-worker runtime, the others threads.
+fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Duration) -> f64 {
+    let (url, body, key) = (with.url.clone(), with.body.clone(), with.key.clone());
     match row {
         "floor_async" => {
-            let http = floor::client();
-            async_rate(callers, span, move || {
+            let http = with.floor_async.clone();
+            async_rate(&with.rt, callers, span, move || {
                 let request = floor::post(&http, &url, &key, &body);
                 async move {
                     let resp = request.send().await.expect("post");
@@ -458,12 +497,12 @@ fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
         }
         "ours_async" => {
             let runtime = s.ours.clone();
-            async_rate(callers, span, move || {
+            async_rate(&with.rt, callers, span, move || {
                 runtime.scope(async { guarded_async().await.expect("allowed") })
             })
         }
         "floor_blocking" => {
-            let blocking = floor::blocking_client();
+            let blocking = with.floor_blocking.clone();
             thread_rate(
                 callers,
                 span,
@@ -479,7 +518,7 @@ fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
             )
         }
         _ => {
-            let official = Arc::new(official_guard(s));
+            let official = with.official.clone();
             thread_rate(
                 callers,
                 span,
@@ -493,18 +532,17 @@ fn throughput_row(s: &Setup, row: &str, callers: usize, span: Duration) -> f64 {
 }
 
 /// Calls per second with `callers` concurrent callers: `rounds` windows of
-/// every row, interleaved (each round starts at another row). The median
-/// rate of each row, and the median over rounds of ours ÷ floor in the
-/// same round.
+/// every row, interleaved ([`throughput_order`]). The median rate of each
+/// row, and the median over rounds of ours ÷ floor in the same round.
 fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
+    let with = Callers::new(s);
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     let mut steal: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     let mut drain_ms: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     for round in 0..rounds {
-        for k in 0..THROUGHPUT_ROWS.len() {
-            let r = (k + round) % THROUGHPUT_ROWS.len();
+        for r in throughput_order(round) {
             let clock = steal::StealClock::start();
-            rates[r].push(throughput_row(s, THROUGHPUT_ROWS[r], callers, span));
+            rates[r].push(throughput_row(s, &with, THROUGHPUT_ROWS[r], callers, span));
             steal[r].push(steal::fraction_of(clock.as_ref()));
             // The telemetry a window left queued is delivered before the
             // next window starts, so no row runs while another's drains.
@@ -523,6 +561,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
+    out.insert("rates_per_round".to_owned(), by_row(&rates));
     out.insert("steal_per_window".to_owned(), by_row(&steal));
     out.insert(
         "telemetry_drain_ms_after_window".to_owned(),
