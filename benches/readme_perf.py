@@ -57,6 +57,13 @@ def drain_max(r):
 rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 G=1e9
+def h2(r):
+    g0=r['gateway_latency_0ms']
+    rates=[thr(r,'gateway_latency_0ms',c)['paired_ratio_floor_async_h2_to_floor_async'] for c in ('1','8','64')]
+    return g0['paired_ratios']['floor_async_h2/floor_async']['p50'], " / ".join(f"{x:.2f}" for x in rates), rates
+h2_slower=all(h2(r)[0] > 1 and max(h2(r)[2]) < 1 for r in (r1,r2))
+h2_verdict=("slower in both runs at every concurrency, so our pools keep HTTP/1.1" if h2_slower
+            else "not slower everywhere: see the JSON before choosing a protocol")
 new=f"""Figures from two consecutive full runs on the 2-core development machine on {date} at
 commit {commit} (the tables show the second; full output in
 `{run2}`, the first run in `{run1.split('/')[-1]}`;
@@ -70,6 +77,7 @@ a run.
 |---|---|---|---|
 | floor, reqwest async (current-thread runtime) | {lat('floor_async')} |
 | **ours, `#[guarded]` async fn (current-thread runtime)** | {lat('ours_async')} |
+| floor over HTTP/2 (h2c, prior knowledge; current-thread runtime) | {lat('floor_async_h2')} |
 | floor, reqwest async, in a task (multi-thread runtime) | {lat('floor_async_mt')} |
 | **ours, `#[guarded]` async fn, in a task (multi-thread runtime)** | {lat('ours_async_mt')} |
 | floor, reqwest blocking | {lat('floor_blocking')} |
@@ -90,6 +98,7 @@ within a block):
 | ours / floor with 1 ms gateway latency, p50 / p99 | async {g1['ours_async/floor_async']['p50']:.3f} / {g1['ours_async/floor_async']['p99']:.3f}, in a task {g1['ours_async_mt/floor_async_mt']['p50']:.3f} / {g1['ours_async_mt/floor_async_mt']['p99']:.3f}, sync {g1['ours_sync/floor_blocking']['p50']:.3f} / {g1['ours_sync/floor_blocking']['p99']:.3f} |
 | instructions per call | floor async {i['floor_async']:,.0f}, ours async {i['ours_async']:,.0f} ({i['ratio_ours_async_to_floor_async']:.3f}); floor blocking {i['floor_blocking']:,.0f}, ours sync {i['ours_sync']:,.0f} ({i['ratio_ours_sync_to_floor_blocking']:.2f}) |
 | throughput at 64 callers, calls/s | async: ours {t64['ours_async']:,.0f} vs floor {t64['floor_async']:,.0f}; sync: ours {t64['ours_sync']:,.0f} vs official {t64['official']:,.0f} and floor {t64['floor_blocking']:,.0f} (with 1 ms gateway latency async {t64_1['paired_ratio_ours_async_to_floor_async']:.2f}, sync {t64_1['paired_ratio_ours_sync_to_floor_blocking']:.2f} of the floor) |
+| the same floor over HTTP/2 (h2c) ÷ over HTTP/1.1 | p50 {h2(r2)[0]:.2f} × (run 1: {h2(r1)[0]:.2f}); throughput at 1 / 8 / 64 tasks {h2(r2)[1]} (run 1: {h2(r1)[1]}): {h2_verdict} |
 | telemetry left queued after a throughput window | delivered within {drain_max(r2):.1f} ms at most (run 1: {drain_max(r1):.1f} ms): the worker keeps up |
 | 100,000 guarded calls then flush | {d['ours']['stored']:,} events received by the gateway, {d['ours']['lost']} lost, in {d['ours']['report_posts']} report posts (run 1: {d1['ours']['report_posts']}; ten per post would be 10,000); official: {d['official']['stored']:,} |
 | burst of 100,000 `report()` calls | {b1['stored_by_gateway']:,} received by the gateway; enqueued in {b1['enqueue_secs']:.2f} s, delivered {b1['drain_secs']-b1['enqueue_secs']:.2f} s after; peak RSS +{b1['peak_rss_mib']-b1['baseline_rss_mib']:.1f} MiB |

@@ -15,14 +15,26 @@ use agenttrust_runtime::{DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT};
 
 /// The async floor's client.
 pub fn client() -> reqwest::Client {
+    builder().build().expect("floor client")
+}
+
+/// The async floor's client over HTTP/2 without TLS (prior knowledge: one
+/// connection per client, requests multiplexed on it), to measure what
+/// HTTP/2 would change against the HTTP/1.1 floor.
+pub fn client_h2() -> reqwest::Client {
+    builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("floor h2 client")
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(DEFAULT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
-        .build()
-        .expect("floor client")
 }
 
 /// The blocking floor's client.

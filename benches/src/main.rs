@@ -211,8 +211,9 @@ fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
 }
 
 /// The rows of the latency table, in the order of the first repetition.
-const LATENCY_ROWS: [&str; 7] = [
+const LATENCY_ROWS: [&str; 8] = [
     "floor_async",
+    "floor_async_h2",
     "ours_async",
     "floor_async_mt",
     "ours_async_mt",
@@ -268,6 +269,10 @@ fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
     match row {
         "floor_async" => {
             let http = floor::client();
+            current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
+        }
+        "floor_async_h2" => {
+            let http = floor::client_h2();
             current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
         }
         "ours_async" => time_guarded_async(&current_thread(), &s.ours, n),
@@ -426,12 +431,13 @@ fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>
 }
 
 /// The rows of the throughput table.
-const THROUGHPUT_ROWS: [&str; 5] = [
+const THROUGHPUT_ROWS: [&str; 6] = [
     "floor_async",
     "ours_async",
     "floor_blocking",
     "ours_sync",
     "official",
+    "floor_async_h2",
 ];
 
 /// The order of the rows in round `round`: each of ours next to its floor
@@ -446,7 +452,7 @@ fn throughput_order(round: usize) -> Vec<usize> {
             [b, a]
         }
     };
-    let units: [Vec<usize>; 3] = [flip(0, 1).to_vec(), flip(2, 3).to_vec(), vec![4]];
+    let units: [Vec<usize>; 4] = [flip(0, 1).to_vec(), flip(2, 3).to_vec(), vec![4], vec![5]];
     (0..units.len())
         .flat_map(|k| units[(k + round) % units.len()].clone())
         .collect()
@@ -459,6 +465,7 @@ fn throughput_order(round: usize) -> Vec<usize> {
 struct Callers {
     rt: tokio::runtime::Runtime,
     floor_async: reqwest::Client,
+    floor_async_h2: reqwest::Client,
     floor_blocking: reqwest::blocking::Client,
     official: Arc<agenttrustid::AgentTrustGuard>,
     url: Arc<String>,
@@ -471,6 +478,7 @@ impl Callers {
         Callers {
             rt: multi_thread(),
             floor_async: floor::client(),
+            floor_async_h2: floor::client_h2(),
             floor_blocking: floor::blocking_client(),
             official: Arc::new(official_guard(s)),
             url: Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url())),
@@ -485,8 +493,12 @@ impl Callers {
 fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Duration) -> f64 {
     let (url, body, key) = (with.url.clone(), with.body.clone(), with.key.clone());
     match row {
-        "floor_async" => {
-            let http = with.floor_async.clone();
+        "floor_async" | "floor_async_h2" => {
+            let http = if row == "floor_async" {
+                with.floor_async.clone()
+            } else {
+                with.floor_async_h2.clone()
+            };
             async_rate(&with.rt, callers, span, move || {
                 let request = floor::post(&http, &url, &key, &body);
                 async move {
@@ -587,6 +599,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
     for (name, ours, floor) in [
         ("ours_async_to_floor_async", 1, 0),
         ("ours_sync_to_floor_blocking", 3, 2),
+        ("floor_async_h2_to_floor_async", 5, 0),
     ] {
         let rounds = per_round(ours, floor);
         out.insert(
@@ -676,6 +689,7 @@ fn paired_ratios(reps: &[Vec<(&'static str, Summary)>]) -> Value {
         ("ours_async_mt", "floor_async_mt"),
         ("ours_sync", "floor_blocking"),
         ("ours_sync", "official"),
+        ("floor_async_h2", "floor_async"),
     ] {
         let ratio = |f: fn(&Summary) -> f64| {
             stats::median(

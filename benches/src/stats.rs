@@ -88,11 +88,11 @@ pub fn print_table(results: &Value) {
                 get(v, &["p99"])
             );
         }
-        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio  host steal (median / max window)");
+        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio  host steal (median / max window)  floor over h2c (÷ floor)");
         for callers in ["1", "8", "64"] {
             let t = |k: &str| get(r, &["throughput_calls_per_sec", callers, k]);
             println!(
-                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0} {:>12.3} {:>11.3}  {:>5.1} % / {:.1} %",
+                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0} {:>12.3} {:>11.3}  {:>5.1} % / {:.1} %  {:>9.0} ({:.3})",
                 t("floor_async"),
                 t("ours_async"),
                 t("floor_blocking"),
@@ -102,6 +102,8 @@ pub fn print_table(results: &Value) {
                 t("paired_ratio_ours_sync_to_floor_blocking"),
                 100.0 * get(r, &["throughput_calls_per_sec", callers, "steal", "median"]),
                 100.0 * get(r, &["throughput_calls_per_sec", callers, "steal", "max"]),
+                t("floor_async_h2"),
+                t("paired_ratio_floor_async_h2_to_floor_async"),
             );
         }
         if let Some(d) = r.get("delivery") {
