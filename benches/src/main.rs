@@ -267,12 +267,12 @@ fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
     let body = check_body(&s.agent_id, s.ours.session_id());
     let key = s.gateway.api_key().to_owned();
     match row {
-        "floor_async" => {
-            let http = floor::client();
-            current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
-        }
-        "floor_async_h2" => {
-            let http = floor::client_h2();
+        "floor_async" | "floor_async_h2" => {
+            let http = if row == "floor_async" {
+                floor::client()
+            } else {
+                floor::client_h2()
+            };
             current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
         }
         "ours_async" => time_guarded_async(&current_thread(), &s.ours, n),
