@@ -152,9 +152,16 @@ fn current_thread() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Per-call nanoseconds of `n` sequential calls of `call`, after a warm-up.
-fn time_calls(n: usize, mut call: impl FnMut()) -> Vec<u64> {
-    for _ in 0..n / 10 + 20 {
+/// Untimed calls before a block's first timed one (connections open,
+/// caches warm).
+fn warm_up(n: usize) -> usize {
+    n / 10 + 20
+}
+
+/// Per-call nanoseconds of `n` sequential calls of `call`, after `warm`
+/// untimed ones.
+fn time_calls(n: usize, warm: usize, mut call: impl FnMut()) -> Vec<u64> {
+    for _ in 0..warm {
         call();
     }
     (0..n)
@@ -166,17 +173,18 @@ fn time_calls(n: usize, mut call: impl FnMut()) -> Vec<u64> {
         .collect()
 }
 
-/// Per-call nanoseconds of `n` sequential awaits of `call`, after a warm-up.
-async fn time_async<F, Fut>(n: usize, mut call: F) -> Vec<u64>
+/// Per-call nanoseconds of `n` sequential awaits of `call`, after `warm`
+/// untimed ones.
+async fn time_async<F, Fut>(n: usize, warm: usize, mut call: F) -> Vec<u64>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let mut samples = Vec::with_capacity(n);
-    for i in 0..n + n / 10 + 20 {
+    for i in 0..warm + n {
         let start = Instant::now();
         call().await;
-        if i >= n / 10 + 20 {
+        if i >= warm {
             samples.push(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
         }
     }
@@ -184,9 +192,14 @@ where
 }
 
 /// Per-call nanoseconds of `n` sequential `guarded_async` calls on `rt`
-/// with `ours` in scope, after a warm-up.
-fn time_guarded_async(rt: &tokio::runtime::Runtime, ours: &Runtime, n: usize) -> Vec<u64> {
-    rt.block_on(ours.scope(time_async(n, || async {
+/// with `ours` in scope, after `warm` untimed ones.
+fn time_guarded_async(
+    rt: &tokio::runtime::Runtime,
+    ours: &Runtime,
+    n: usize,
+    warm: usize,
+) -> Vec<u64> {
+    rt.block_on(ours.scope(time_async(n, warm, || async {
         guarded_async().await.expect("allowed");
     })))
 }
@@ -210,16 +223,17 @@ fn official_guard(s: &Setup) -> agenttrustid::AgentTrustGuard {
         .build()
 }
 
-/// The rows of the latency table, in the order of the first repetition.
+/// The rows of the latency table: the three pairs of ours and its floor,
+/// then the single rows (see [`paired_units`]).
 const LATENCY_ROWS: [&str; 8] = [
     "floor_async",
-    "floor_async_h2",
     "ours_async",
     "floor_async_mt",
     "ours_async_mt",
     "floor_blocking",
     "ours_sync",
     "official",
+    "floor_async_h2",
 ];
 
 /// The first and the last CPU of the machine, read once (a pinned thread
@@ -260,8 +274,12 @@ fn on_client_cpu<T: Send>(measure: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// One block of `n` calls of `row`: per-call ns.
-fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
+/// A latency row ready to run, made once per repetition: its runtime and
+/// client, kept across the repetition's sub-blocks. Called with `(n, warm)`
+/// it times `n` calls after `warm` untimed ones: per-call ns.
+type LatencyCaller<'a> = Box<dyn FnMut(usize, usize) -> Vec<u64> + 'a>;
+
+fn latency_caller<'a>(s: &'a Setup, row: &str) -> LatencyCaller<'a> {
     let url = format!("{}/api/v1/agenttrust/check", s.gateway.url());
     // Our runtime's own session: the gateway does the same work for both.
     let body = check_body(&s.agent_id, s.ours.session_id());
@@ -273,58 +291,100 @@ fn latency_block(s: &Setup, row: &str, n: usize) -> Vec<u64> {
             } else {
                 floor::client_h2()
             };
-            current_thread().block_on(time_async(n, || floor::call(&http, &url, &key, &body)))
+            let rt = current_thread();
+            Box::new(move |n, warm| {
+                rt.block_on(time_async(n, warm, || {
+                    floor::call(&http, &url, &key, &body)
+                }))
+            })
         }
-        "ours_async" => time_guarded_async(&current_thread(), &s.ours, n),
+        "ours_async" => {
+            let rt = current_thread();
+            Box::new(move |n, warm| time_guarded_async(&rt, &s.ours, n, warm))
+        }
         // A task on a multi-thread runtime: the caller's future runs on a
         // worker, not on the thread that blocks on it.
         "floor_async_mt" => {
             let rt = multi_thread();
-            rt.block_on(async move {
-                tokio::spawn(async move {
-                    let http = floor::client();
-                    time_async(n, || floor::call(&http, &url, &key, &body)).await
+            let (http, url, key, body) = (
+                floor::client(),
+                Arc::new(url),
+                Arc::new(key),
+                Arc::new(body),
+            );
+            Box::new(move |n, warm| {
+                let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
+                rt.block_on(async move {
+                    tokio::spawn(async move {
+                        time_async(n, warm, || floor::call(&http, &url, &key, &body)).await
+                    })
+                    .await
+                    .expect("task")
                 })
-                .await
-                .expect("task")
             })
         }
         "ours_async_mt" => {
             let rt = multi_thread();
-            let ours = s.ours.clone();
-            rt.block_on(async move {
-                tokio::spawn(ours.scope(time_async(n, || async {
-                    guarded_async().await.expect("allowed");
-                })))
-                .await
-                .expect("task")
+            Box::new(move |n, warm| {
+                rt.block_on(async {
+                    tokio::spawn(s.ours.scope(time_async(n, warm, || async {
+                        guarded_async().await.expect("allowed");
+                    })))
+                    .await
+                    .expect("task")
+                })
             })
         }
         "floor_blocking" => {
             let blocking = floor::blocking_client();
-            time_calls(n, || floor::call_blocking(&blocking, &url, &key, &body))
+            Box::new(move |n, warm| {
+                time_calls(n, warm, || {
+                    floor::call_blocking(&blocking, &url, &key, &body)
+                })
+            })
         }
-        "ours_sync" => with_runtime(&s.ours, || {
-            time_calls(n, || guarded_sync().expect("allowed"))
+        "ours_sync" => Box::new(move |n, warm| {
+            with_runtime(&s.ours, || {
+                time_calls(n, warm, || guarded_sync().expect("allowed"))
+            })
         }),
         _ => {
             let official = official_guard(s);
-            time_calls(n, || {
-                official.check("bench_tool", "").expect("official allowed");
-                official.report("bench_tool", true, 0);
+            Box::new(move |n, warm| {
+                time_calls(n, warm, || {
+                    official.check("bench_tool", "").expect("official allowed");
+                    official.report("bench_tool", true, 0);
+                })
             })
         }
     }
 }
 
-/// One repetition of the latency measurements: every row once, in blocks,
-/// starting at a different row each repetition so no row always runs
-/// right after another. Name → per-call ns.
+/// Sub-blocks a pair's block is cut into, ours and its floor alternating.
+const SUB_BLOCKS: usize = 10;
+
+/// One repetition of the latency measurements, `n` calls of every row, in
+/// the units of [`paired_units`]. A pair (ours and its floor) runs as
+/// [`SUB_BLOCKS`] alternating sub-blocks on callers kept across them, so
+/// the two rows see the same stretch of machine noise (with one whole block
+/// each, even side by side, the noise between two blocks moved a
+/// repetition's ratio by more than the targets' margins). Name → per-call ns.
 fn latency_rep(s: &Setup, n: usize, rep: usize) -> Vec<(&'static str, Vec<u64>)> {
-    let mut out: Vec<(&'static str, Vec<u64>)> = (0..LATENCY_ROWS.len())
-        .map(|k| LATENCY_ROWS[(k + rep) % LATENCY_ROWS.len()])
-        .map(|row| (row, latency_block(s, row, n)))
-        .collect();
+    let mut out: Vec<(&'static str, Vec<u64>)> = Vec::new();
+    for unit in paired_units(rep, 3, LATENCY_ROWS.len()) {
+        let rows: Vec<&'static str> = unit.iter().map(|&r| LATENCY_ROWS[r]).collect();
+        let mut callers: Vec<LatencyCaller> =
+            rows.iter().map(|row| latency_caller(s, row)).collect();
+        let subs = if unit.len() == 2 { SUB_BLOCKS } else { 1 };
+        let mut samples = vec![Vec::with_capacity(n); unit.len()];
+        for sub in 0..subs {
+            let warm = if sub == 0 { warm_up(n) } else { 0 };
+            for (caller, samples) in callers.iter_mut().zip(&mut samples) {
+                samples.extend(caller(n.div_ceil(subs), warm));
+            }
+        }
+        out.extend(rows.into_iter().zip(samples));
+    }
     out.sort_by_key(|(row, _)| LATENCY_ROWS.iter().position(|r| r == row));
     out
 }
@@ -333,11 +393,11 @@ fn latency_rep(s: &Setup, n: usize, rep: usize) -> Vec<(&'static str, Vec<u64>)>
 /// a synchronous post every tenth call).
 fn report_rep(s: &Setup, n: usize) -> Vec<(&'static str, Vec<u64>)> {
     let guard = s.ours.guard().clone();
-    let ours = time_calls(n, || {
+    let ours = time_calls(n, warm_up(n), || {
         guard.report("bench_tool", true, 1);
     });
     let official = official_guard(s);
-    let theirs = time_calls(n, || official.report("bench_tool", true, 1));
+    let theirs = time_calls(n, warm_up(n), || official.report("bench_tool", true, 1));
     vec![("ours_report", ours), ("official_report", theirs)]
 }
 
@@ -440,21 +500,24 @@ const THROUGHPUT_ROWS: [&str; 6] = [
     "floor_async_h2",
 ];
 
-/// The order of the rows in round `round`: each of ours next to its floor
-/// (the two windows of a ratio see the same stretch of machine noise),
-/// which of the two goes first alternating, the pairs and the official
-/// row rotating.
-fn throughput_order(round: usize) -> Vec<usize> {
-    let flip = |a: usize, b: usize| {
-        if round.is_multiple_of(2) {
-            [a, b]
-        } else {
-            [b, a]
-        }
-    };
-    let units: [Vec<usize>; 4] = [flip(0, 1).to_vec(), flip(2, 3).to_vec(), vec![4], vec![5]];
+/// The rows of round (or repetition) `round`, as the units they run in:
+/// each of ours with its floor (the two measurements of a ratio see the
+/// same stretch of machine noise), which of the two first alternating by
+/// round, the pairs and the single rows rotating. Rows `2k` and `2k + 1`
+/// for `k < pairs` are the pairs, the rest up to `rows` single.
+fn paired_units(round: usize, pairs: usize, rows: usize) -> Vec<Vec<usize>> {
+    let units: Vec<Vec<usize>> = (0..pairs)
+        .map(|k| {
+            if round.is_multiple_of(2) {
+                vec![2 * k, 2 * k + 1]
+            } else {
+                vec![2 * k + 1, 2 * k]
+            }
+        })
+        .chain((2 * pairs..rows).map(|row| vec![row]))
+        .collect();
     (0..units.len())
-        .flat_map(|k| units[(k + round) % units.len()].clone())
+        .map(|k| units[(k + round) % units.len()].clone())
         .collect()
 }
 
@@ -543,25 +606,43 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
     }
 }
 
-/// Calls per second with `callers` concurrent callers: `rounds` windows of
-/// every row, interleaved ([`throughput_order`]). The median rate of each
-/// row, and the median over rounds of ours ÷ floor in the same round.
+/// Sub-windows a pair's window is cut into, ours and its floor alternating
+/// (each with its own warm-up, a fifth of it).
+const SUB_WINDOWS: usize = 5;
+
+/// Calls per second with `callers` concurrent callers: in each of `rounds`
+/// rounds a window of every row, in the units of [`paired_units`], a pair's
+/// two windows as [`SUB_WINDOWS`] alternating sub-windows (a row's rate in
+/// the round is their mean). The median rate of each row, and the median
+/// over rounds of ours ÷ floor in the same round.
 fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
     let with = Callers::new(s);
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     let mut steal: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     let mut drain_ms: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
     for round in 0..rounds {
-        for r in throughput_order(round) {
+        for unit in paired_units(round, 2, THROUGHPUT_ROWS.len()) {
+            let subs = if unit.len() == 2 { SUB_WINDOWS } else { 1 };
+            let sub_span = span / subs as u32;
             let clock = steal::StealClock::start();
-            rates[r].push(throughput_row(s, &with, THROUGHPUT_ROWS[r], callers, span));
-            steal[r].push(steal::fraction_of(clock.as_ref()));
-            // The telemetry a window left queued is delivered before the
-            // next window starts, so no row runs while another's drains.
+            let mut sums = vec![0.0; unit.len()];
+            for _ in 0..subs {
+                for (&r, sum) in unit.iter().zip(&mut sums) {
+                    *sum += throughput_row(s, &with, THROUGHPUT_ROWS[r], callers, sub_span);
+                }
+            }
+            let stolen = steal::fraction_of(clock.as_ref());
+            // The telemetry a unit left queued is delivered before the
+            // next unit starts, so no row runs while another's drains.
             let started = Instant::now();
             let flushed = s.ours.client().flush_blocking(Duration::from_secs(60));
             assert!(flushed.is_delivered(), "telemetry delivered: {flushed:?}");
-            drain_ms[r].push(started.elapsed().as_secs_f64() * 1e3);
+            let drained = started.elapsed().as_secs_f64() * 1e3;
+            for (&r, sum) in unit.iter().zip(sums) {
+                rates[r].push(sum / subs as f64);
+                steal[r].push(stolen);
+                drain_ms[r].push(drained);
+            }
         }
     }
     let mut out = serde_json::Map::new();
@@ -675,7 +756,8 @@ fn delivery(s: &Setup, calls: usize) -> Value {
 }
 
 /// Ours ÷ floor within each repetition (the same noise on both sides),
-/// then the median over repetitions, for p50 and p99.
+/// then the median over repetitions, for p50, p99 and the mean; the p50
+/// ratio of each repetition too, for the spread behind the median.
 fn paired_ratios(reps: &[Vec<(&'static str, Summary)>]) -> Value {
     let pick = |rep: &[(&'static str, Summary)], name: &str| {
         rep.iter()
@@ -691,16 +773,20 @@ fn paired_ratios(reps: &[Vec<(&'static str, Summary)>]) -> Value {
         ("ours_sync", "official"),
         ("floor_async_h2", "floor_async"),
     ] {
-        let ratio = |f: fn(&Summary) -> f64| {
-            stats::median(
-                reps.iter()
-                    .map(|rep| f(&pick(rep, ours)) / f(&pick(rep, floor)))
-                    .collect(),
-            )
+        let per_rep = |f: fn(&Summary) -> f64| -> Vec<f64> {
+            reps.iter()
+                .map(|rep| f(&pick(rep, ours)) / f(&pick(rep, floor)))
+                .collect()
         };
+        let p50s = per_rep(Summary::p50);
         out.insert(
             format!("{ours}/{floor}"),
-            json!({"p50": ratio(Summary::p50), "p99": ratio(Summary::p99)}),
+            json!({
+                "p50": stats::median(p50s.clone()),
+                "p99": stats::median(per_rep(Summary::p99)),
+                "mean": stats::median(per_rep(Summary::mean)),
+                "p50_per_rep": p50s,
+            }),
         );
     }
     Value::Object(out)

@@ -41,7 +41,7 @@ pub fn dispatch(mode: &str) -> Option<tracing::Dispatch> {
 /// Per-call ns of `n` guarded async calls under `mode`'s subscriber.
 fn block(s: &Setup, mode: &str, n: usize) -> Vec<u64> {
     let rt = current_thread();
-    let run = || time_guarded_async(&rt, &s.ours, n);
+    let run = || time_guarded_async(&rt, &s.ours, n, crate::warm_up(n));
     match dispatch(mode) {
         Some(d) => tracing::dispatcher::with_default(&d, run),
         None => run(),

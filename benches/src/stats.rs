@@ -2,9 +2,10 @@
 
 use serde_json::{json, Value};
 
-/// p50/p90/p99/max of one measurement, in microseconds.
+/// Mean, p50/p90/p99/max of one measurement, in microseconds.
 #[derive(Debug, Clone, Copy)]
 pub struct Summary {
+    mean: f64,
     p50: f64,
     p90: f64,
     p99: f64,
@@ -22,6 +23,12 @@ impl Summary {
         self.p99
     }
 
+    /// The mean, µs: a caller looping on the call makes 1 / mean calls
+    /// per second.
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
     /// Summarizes per-call nanoseconds.
     pub fn of(mut samples: Vec<u64>) -> Summary {
         samples.sort_unstable();
@@ -29,7 +36,9 @@ impl Summary {
             let index = ((samples.len() as f64 - 1.0) * q).round() as usize;
             samples.get(index).copied().unwrap_or(0) as f64 / 1_000.0
         };
+        let total: u64 = samples.iter().sum();
         Summary {
+            mean: total as f64 / samples.len().max(1) as f64 / 1_000.0,
             p50: at(0.50),
             p90: at(0.90),
             p99: at(0.99),
@@ -47,7 +56,7 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 pub fn median_of(reps: &[&Summary]) -> Value {
     let field = |f: fn(&Summary) -> f64| median(reps.iter().map(|s| f(s)).collect());
     json!({
-        "p50_us": field(|s| s.p50), "p90_us": field(|s| s.p90),
+        "mean_us": field(|s| s.mean), "p50_us": field(|s| s.p50), "p90_us": field(|s| s.p90),
         "p99_us": field(|s| s.p99), "max_us": field(|s| s.max),
     })
 }
@@ -80,12 +89,13 @@ pub fn print_table(results: &Value) {
                 get(r, &[key, "max_us"])
             );
         }
-        println!("ratios within a repetition (median over repetitions), p50 / p99:");
+        println!("ratios within a repetition (median over repetitions), p50 / p99 / mean:");
         for (pair, v) in r["paired_ratios"].as_object().into_iter().flatten() {
             println!(
-                "  {pair:<32} {:.3} / {:.3}",
+                "  {pair:<32} {:.3} / {:.3} / {:.3}",
                 get(v, &["p50"]),
-                get(v, &["p99"])
+                get(v, &["p99"]),
+                get(v, &["mean"])
             );
         }
         println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio  host steal (median / max window)  floor over h2c (÷ floor)");
