@@ -191,17 +191,23 @@ where
     samples
 }
 
-/// Per-call nanoseconds of `n` sequential `guarded_async` calls on `rt`
-/// with `ours` in scope, after `warm` untimed ones.
+/// Per-call nanoseconds of `n` sequential `guarded_async` calls, after
+/// `warm` untimed ones; the caller puts a runtime in scope.
+async fn guarded_calls(n: usize, warm: usize) -> Vec<u64> {
+    time_async(n, warm, || async {
+        guarded_async().await.expect("allowed");
+    })
+    .await
+}
+
+/// [`guarded_calls`] on `rt` with `ours` in scope.
 fn time_guarded_async(
     rt: &tokio::runtime::Runtime,
     ours: &Runtime,
     n: usize,
     warm: usize,
 ) -> Vec<u64> {
-    rt.block_on(ours.scope(time_async(n, warm, || async {
-        guarded_async().await.expect("allowed");
-    })))
+    rt.block_on(ours.scope(guarded_calls(n, warm)))
 }
 
 fn multi_thread() -> tokio::runtime::Runtime {
@@ -327,11 +333,9 @@ fn latency_caller<'a>(s: &'a Setup, row: &str) -> LatencyCaller<'a> {
             let rt = multi_thread();
             Box::new(move |n, warm| {
                 rt.block_on(async {
-                    tokio::spawn(s.ours.scope(time_async(n, warm, || async {
-                        guarded_async().await.expect("allowed");
-                    })))
-                    .await
-                    .expect("task")
+                    tokio::spawn(s.ours.scope(guarded_calls(n, warm)))
+                        .await
+                        .expect("task")
                 })
             })
         }
