@@ -57,13 +57,14 @@ def drain_max(r):
 rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 G=1e9
+def pr(r,pair,k):
+    return r['gateway_latency_0ms']['paired_ratios'][pair][k]
 def iqr(r,pair):
-    x=sorted(r['gateway_latency_0ms']['paired_ratios'][pair]['p50_per_rep']); n=len(x)
+    x=sorted(pr(r,pair,'p50_per_rep')); n=len(x)
     return f"{x[round(0.25*(n-1))]:.3f}-{x[round(0.75*(n-1))]:.3f}"
 def h2(r):
-    g0=r['gateway_latency_0ms']
     rates=[thr(r,'gateway_latency_0ms',c)['paired_ratio_floor_async_h2_to_floor_async'] for c in ('1','8','64')]
-    return g0['paired_ratios']['floor_async_h2/floor_async']['p50'], " / ".join(f"{x:.2f}" for x in rates), rates
+    return pr(r,'floor_async_h2/floor_async','p50'), " / ".join(f"{x:.2f}" for x in rates), rates
 h2_slower=all(h2(r)[0] > 1 and max(h2(r)[2]) < 1 for r in (r1,r2))
 h2_verdict=("slower in both runs at every concurrency, so our pools keep HTTP/1.1" if h2_slower
             else "not slower everywhere: see the JSON before choosing a protocol")
@@ -98,8 +99,8 @@ within a block):
 
 | | result (run 2) |
 |---|---|
-| each repetition's p50 ratio, interquartile range over the {len(g['paired_ratios']['ours_async/floor_async']['p50_per_rep'])} repetitions (run 1) | async {iqr(r2,'ours_async/floor_async')} ({iqr(r1,'ours_async/floor_async')}), in a task {iqr(r2,'ours_async_mt/floor_async_mt')} ({iqr(r1,'ours_async_mt/floor_async_mt')}), sync {iqr(r2,'ours_sync/floor_blocking')} ({iqr(r1,'ours_sync/floor_blocking')}) |
-| ratio of the mean latencies (run 1); a caller looping on the call makes 1 / mean calls a second | async {g['paired_ratios']['ours_async/floor_async']['mean']:.3f} ({r1['gateway_latency_0ms']['paired_ratios']['ours_async/floor_async']['mean']:.3f}), in a task {g['paired_ratios']['ours_async_mt/floor_async_mt']['mean']:.3f} ({r1['gateway_latency_0ms']['paired_ratios']['ours_async_mt/floor_async_mt']['mean']:.3f}): 1 task's throughput target (≥ 0.95) asks for ≤ {1/0.95:.3f} |
+| each repetition's p50 ratio, interquartile range over the {len(pr(r2,'ours_async/floor_async','p50_per_rep'))} repetitions (run 1) | async {iqr(r2,'ours_async/floor_async')} ({iqr(r1,'ours_async/floor_async')}), in a task {iqr(r2,'ours_async_mt/floor_async_mt')} ({iqr(r1,'ours_async_mt/floor_async_mt')}), sync {iqr(r2,'ours_sync/floor_blocking')} ({iqr(r1,'ours_sync/floor_blocking')}) |
+| ratio of the mean latencies (run 1); a caller looping on the call makes 1 / mean calls a second | async {pr(r2,'ours_async/floor_async','mean'):.3f} ({pr(r1,'ours_async/floor_async','mean'):.3f}), in a task {pr(r2,'ours_async_mt/floor_async_mt','mean'):.3f} ({pr(r1,'ours_async_mt/floor_async_mt','mean'):.3f}): 1 task's throughput target (≥ 0.95) asks for ≤ {1/0.95:.3f} |
 | ours / floor with 1 ms gateway latency, p50 / p99 | async {g1['ours_async/floor_async']['p50']:.3f} / {g1['ours_async/floor_async']['p99']:.3f}, in a task {g1['ours_async_mt/floor_async_mt']['p50']:.3f} / {g1['ours_async_mt/floor_async_mt']['p99']:.3f}, sync {g1['ours_sync/floor_blocking']['p50']:.3f} / {g1['ours_sync/floor_blocking']['p99']:.3f} |
 | instructions per call | floor async {i['floor_async']:,.0f}, ours async {i['ours_async']:,.0f} ({i['ratio_ours_async_to_floor_async']:.3f}); floor blocking {i['floor_blocking']:,.0f}, ours sync {i['ours_sync']:,.0f} ({i['ratio_ours_sync_to_floor_blocking']:.2f}) |
 | throughput at 64 callers, calls/s | async: ours {t64['ours_async']:,.0f} vs floor {t64['floor_async']:,.0f}; sync: ours {t64['ours_sync']:,.0f} vs official {t64['official']:,.0f} and floor {t64['floor_blocking']:,.0f} (with 1 ms gateway latency async {t64_1['paired_ratio_ours_async_to_floor_async']:.2f}, sync {t64_1['paired_ratio_ours_sync_to_floor_blocking']:.2f} of the floor) |
@@ -142,8 +143,8 @@ official guard posts on the caller's thread every tenth call, its p90/p99), and 
 worker once per batch, not per call. With 1 ms of gateway latency every p50 ratio is within
 {100*max(abs(v['p50']-1) for k,v in g1.items() if '/floor' in k):.1f} % of the floor. At 0 ms with 1 task the caller waits on each round trip,
 so its rate is 1 / its mean latency, and a ratio of 0.95 asks ours' mean to be within
-{100*(1/0.95-1):.1f} % of the floor's: the mean ratios here are {g['paired_ratios']['ours_async/floor_async']['mean']:.3f} on a current-thread runtime and
-{g['paired_ratios']['ours_async_mt/floor_async_mt']['mean']:.3f} in a task (p50: {g['paired_ratios']['ours_async/floor_async']['p50']:.3f}, {g['paired_ratios']['ours_async_mt/floor_async_mt']['p50']:.3f}), and the 1-task throughput ratio is {t2['throughput, async fns, 1 task'][0]:.3f} (run 1:
+{100*(1/0.95-1):.1f} % of the floor's: the mean ratios here are {pr(r2,'ours_async/floor_async','mean'):.3f} on a current-thread runtime and
+{pr(r2,'ours_async_mt/floor_async_mt','mean'):.3f} in a task (p50: {pr(r2,'ours_async/floor_async','p50'):.3f}, {pr(r2,'ours_async_mt/floor_async_mt','p50'):.3f}), and the 1-task throughput ratio is {t2['throughput, async fns, 1 task'][0]:.3f} (run 1:
 {t1['throughput, async fns, 1 task'][0]:.3f}). At 0 ms, with 8 and 64 callers, the client's one CPU is saturated, so
 throughput is the client's CPU per call, and there ours does more than the bare request: it
 decodes the verdict, reads the clock for the check's and the body's durations, keeps the span
