@@ -8,7 +8,12 @@
 //! request the 3 s check deadline ([`DEFAULT_CHECK_TIMEOUT`]) — the timer our
 //! check arms. They send the API key and `Content-Type: application/json`,
 //! and read the whole answer body; they decode nothing and report nothing.
+//!
+//! [`Reporter`] adds the reporting floor, for `--decompose-telemetry`: the
+//! async floor plus the least work of reporting each call.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agenttrust_runtime::{DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT};
@@ -75,4 +80,101 @@ pub fn call_blocking(http: &reqwest::blocking::Client, url: &str, key: &str, bod
         .send()
         .expect("floor post");
     let _ = resp.bytes();
+}
+
+/// One event as the reporting floor sends it: what our encoder writes for a
+/// successful call, with a fixed time (the reporting floor reads no clock).
+const EVENT: &[u8] = br#"{"event_type":"tool_end","tool_name":"bench_tool","duration_ms":1,"success":true,"timestamp":"2026-12-04T00:00:00.000Z"}"#;
+
+/// Events per report of the reporting floor: our pipeline's batch while
+/// reports stream in ([`agenttrust_runtime::DEFAULT_BACKLOG_BATCH`]).
+const REPORT_EVENTS: usize = agenttrust_runtime::DEFAULT_BACKLOG_BATCH;
+
+/// The reporting floor: the least a client that reports every call must do
+/// on top of the async floor, in our pipeline's shape (the posts run on a
+/// one-thread runtime of their own). A call appends a pre-encoded event to
+/// one buffer under a lock; every [`REPORT_EVENTS`] events the buffer is
+/// posted as one report. No clock read, no queue, no encoding, no retry.
+pub struct Reporter {
+    http: reqwest::Client,
+    url: String,
+    key: String,
+    /// `{"agent_id":..,"session_id":..,"events":[`, each report's start.
+    head: Vec<u8>,
+    /// The report being filled, and how many events it holds.
+    batch: Mutex<(Vec<u8>, usize)>,
+    io: tokio::runtime::Runtime,
+    /// Posts the gateway did not accept (a row whose reports fail would
+    /// measure less work than it claims).
+    failed: AtomicU64,
+}
+
+impl Reporter {
+    /// A reporter for `agent` and `session` of the gateway at `base`.
+    pub fn new(base: &str, key: &str, agent: &str, session: &str) -> Reporter {
+        let text = |s: &str| serde_json::to_string(s).expect("json string");
+        let head = format!(
+            r#"{{"agent_id":{},"session_id":{},"events":["#,
+            text(agent),
+            text(session)
+        )
+        .into_bytes();
+        Reporter {
+            http: client(),
+            url: format!("{base}/api/v1/telemetry/report"),
+            key: key.to_owned(),
+            batch: Mutex::new((head.clone(), 0)),
+            head,
+            io: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("reporting-floor-io")
+                .enable_all()
+                .build()
+                .expect("reporting floor runtime"),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    /// Records one call; posts the report when it is full.
+    pub fn report(self: &Arc<Self>) {
+        let full = {
+            let mut batch = self.batch.lock().expect("report buffer");
+            let (body, events) = &mut *batch;
+            if *events > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(EVENT);
+            *events += 1;
+            (*events == REPORT_EVENTS).then(|| {
+                *events = 0;
+                std::mem::replace(body, self.head.clone())
+            })
+        };
+        if let Some(mut body) = full {
+            body.extend_from_slice(b"]}");
+            let this = self.clone();
+            self.io.spawn(async move {
+                let sent = this
+                    .http
+                    .post(&this.url)
+                    .header("X-API-Key", &this.key)
+                    .header("Content-Type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                let accepted = match sent {
+                    Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if !accepted {
+                    this.failed.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    }
+
+    /// How many posts the gateway did not accept.
+    pub fn failed_posts(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
 }

@@ -53,6 +53,7 @@ pub struct Settings {
     only_tracing: bool,
     only_instructions: bool,
     only_latency: bool,
+    decompose_telemetry: bool,
     burst: bool,
 }
 
@@ -86,6 +87,7 @@ impl Settings {
             only_tracing: flag("--only-tracing"),
             only_instructions: flag("--only-instructions"),
             only_latency: flag("--only-latency"),
+            decompose_telemetry: flag("--decompose-telemetry"),
             burst: !flag("--no-burst"),
         }
     }
@@ -494,15 +496,55 @@ fn thread_rate(callers: usize, span: Duration, call: Arc<dyn Fn() + Send + Sync>
     window.rate()
 }
 
-/// The rows of the throughput table.
-const THROUGHPUT_ROWS: [&str; 6] = [
-    "floor_async",
-    "ours_async",
-    "floor_blocking",
-    "ours_sync",
-    "official",
-    "floor_async_h2",
-];
+/// A table of throughput rows: each row's name in the JSON and what it
+/// runs (see [`throughput_row`]), the pairs of its floor and ours first
+/// (see [`paired_units`]), and the ratios it reports (`name`, ours' row,
+/// its floor's row), each the median over rounds of the round's ratio.
+struct ThroughputTable {
+    rows: &'static [(&'static str, &'static str)],
+    pairs: usize,
+    ratios: &'static [(&'static str, usize, usize)],
+}
+
+/// The throughput table of every run.
+const THROUGHPUT: ThroughputTable = ThroughputTable {
+    rows: &[
+        ("floor_async", "floor_async"),
+        ("ours_async", "ours_async"),
+        ("floor_blocking", "floor_blocking"),
+        ("ours_sync", "ours_sync"),
+        ("official", "official"),
+        ("floor_async_h2", "floor_async_h2"),
+    ],
+    pairs: 2,
+    ratios: &[
+        ("ours_async_to_floor_async", 1, 0),
+        ("ours_sync_to_floor_blocking", 3, 2),
+        ("floor_async_h2_to_floor_async", 5, 0),
+    ],
+};
+
+/// `--decompose-telemetry`: where a guarded call's throughput goes. Each
+/// part with a floor of its own in alternating sub-windows: our check
+/// alone (no span, no report), our check then `report()`, and the
+/// reporting floor ([`floor::Reporter`]: the async floor plus the least a
+/// client reporting every call must do).
+const TELEMETRY_DECOMPOSITION: ThroughputTable = ThroughputTable {
+    rows: &[
+        ("floor_async_for_check", "floor_async"),
+        ("ours_check", "ours_check"),
+        ("floor_async_for_check_report", "floor_async"),
+        ("ours_check_report", "ours_check_report"),
+        ("floor_async_for_reporting", "floor_async"),
+        ("floor_async_reporting", "floor_async_reporting"),
+    ],
+    pairs: 3,
+    ratios: &[
+        ("ours_check_to_floor_async", 1, 0),
+        ("ours_check_report_to_floor_async", 3, 2),
+        ("floor_async_reporting_to_floor_async", 5, 4),
+    ],
+};
 
 /// The rows of round (or repetition) `round`, as the units they run in:
 /// each of ours with its floor (the two measurements of a ratio see the
@@ -535,19 +577,33 @@ struct Callers {
     floor_async_h2: reqwest::Client,
     floor_blocking: reqwest::blocking::Client,
     official: Arc<agenttrustid::AgentTrustGuard>,
+    /// The reporting floor's, when the table has it.
+    reporter: Option<Arc<floor::Reporter>>,
     url: Arc<String>,
     body: Arc<Vec<u8>>,
     key: Arc<String>,
 }
 
 impl Callers {
-    fn new(s: &Setup) -> Callers {
+    fn new(s: &Setup, table: &ThroughputTable) -> Callers {
+        let reporting = table
+            .rows
+            .iter()
+            .any(|(_, runs)| *runs == "floor_async_reporting");
         Callers {
             rt: multi_thread(),
             floor_async: floor::client(),
             floor_async_h2: floor::client_h2(),
             floor_blocking: floor::blocking_client(),
             official: Arc::new(official_guard(s)),
+            reporter: reporting.then(|| {
+                Arc::new(floor::Reporter::new(
+                    s.gateway.url(),
+                    s.gateway.api_key(),
+                    &s.agent_id,
+                    s.ours.session_id(),
+                ))
+            }),
             url: Arc::new(format!("{}/api/v1/agenttrust/check", s.gateway.url())),
             body: Arc::new(check_body(&s.agent_id, s.ours.session_id())),
             key: Arc::new(s.gateway.api_key().to_owned()),
@@ -578,6 +634,35 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
             let runtime = s.ours.clone();
             async_rate(&with.rt, callers, span, move || {
                 runtime.scope(async { guarded_async().await.expect("allowed") })
+            })
+        }
+        "ours_check" | "ours_check_report" => {
+            let report = row == "ours_check_report";
+            let guard = s.ours.guard().clone();
+            async_rate(&with.rt, callers, span, move || {
+                let guard = guard.clone();
+                async move {
+                    guard
+                        .check_with_effect("bench_tool", "", "read")
+                        .await
+                        .expect("allowed");
+                    if report {
+                        guard.report("bench_tool", true, 1);
+                    }
+                }
+            })
+        }
+        "floor_async_reporting" => {
+            let http = with.floor_async.clone();
+            let reporter = with.reporter.clone().expect("the table's reporter");
+            async_rate(&with.rt, callers, span, move || {
+                let request = floor::post(&http, &url, &key, &body);
+                let reporter = reporter.clone();
+                async move {
+                    let resp = request.send().await.expect("post");
+                    let _ = resp.bytes().await;
+                    reporter.report();
+                }
             })
         }
         "floor_blocking" => {
@@ -614,25 +699,33 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
 /// (each with its own warm-up, a fifth of it).
 const SUB_WINDOWS: usize = 5;
 
-/// Calls per second with `callers` concurrent callers: in each of `rounds`
-/// rounds a window of every row, in the units of [`paired_units`], a pair's
-/// two windows as [`SUB_WINDOWS`] alternating sub-windows (a row's rate in
-/// the round is their mean). The median rate of each row, and the median
-/// over rounds of ours ÷ floor in the same round.
-fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value {
-    let with = Callers::new(s);
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
-    let mut steal: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
-    let mut drain_ms: Vec<Vec<f64>> = vec![Vec::new(); THROUGHPUT_ROWS.len()];
+/// Calls per second of `table`'s rows with `callers` concurrent callers:
+/// in each of `rounds` rounds a window of every row, in the units of
+/// [`paired_units`], a pair's two windows as [`SUB_WINDOWS`] alternating
+/// sub-windows (a row's rate in the round is their mean). The median rate
+/// of each row, and the median over rounds of each of the table's ratios
+/// in the same round.
+fn throughput(
+    s: &Setup,
+    table: &ThroughputTable,
+    callers: usize,
+    span: Duration,
+    rounds: usize,
+) -> Value {
+    let with = Callers::new(s, table);
+    let rows = table.rows.len();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); rows];
+    let mut steal: Vec<Vec<f64>> = vec![Vec::new(); rows];
+    let mut drain_ms: Vec<Vec<f64>> = vec![Vec::new(); rows];
     for round in 0..rounds {
-        for unit in paired_units(round, 2, THROUGHPUT_ROWS.len()) {
+        for unit in paired_units(round, table.pairs, rows) {
             let subs = if unit.len() == 2 { SUB_WINDOWS } else { 1 };
             let sub_span = span / subs as u32;
             let clock = steal::StealClock::start();
             let mut sums = vec![0.0; unit.len()];
             for _ in 0..subs {
                 for (&r, sum) in unit.iter().zip(&mut sums) {
-                    *sum += throughput_row(s, &with, THROUGHPUT_ROWS[r], callers, sub_span);
+                    *sum += throughput_row(s, &with, table.rows[r].1, callers, sub_span);
                 }
             }
             let stolen = steal::fraction_of(clock.as_ref());
@@ -649,12 +742,20 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
             }
         }
     }
+    if let Some(reporter) = &with.reporter {
+        assert_eq!(
+            reporter.failed_posts(),
+            0,
+            "the reporting floor's reports accepted"
+        );
+    }
     let mut out = serde_json::Map::new();
     let by_row = |values: &[Vec<f64>]| -> Value {
-        THROUGHPUT_ROWS
+        table
+            .rows
             .iter()
             .zip(values)
-            .map(|(row, v)| (row.to_string(), json!(v)))
+            .map(|((row, _), v)| (row.to_string(), json!(v)))
             .collect::<serde_json::Map<_, _>>()
             .into()
     };
@@ -673,7 +774,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
             "max": all_steal.iter().copied().fold(0.0, f64::max),
         }),
     );
-    for (r, row) in THROUGHPUT_ROWS.iter().enumerate() {
+    for (r, (row, _)) in table.rows.iter().enumerate() {
         out.insert((*row).to_owned(), json!(stats::median(rates[r].clone())));
     }
     // Each round's ratio is kept too: their spread within a run says how
@@ -681,11 +782,7 @@ fn throughput(s: &Setup, callers: usize, span: Duration, rounds: usize) -> Value
     let per_round = |a: usize, b: usize| -> Vec<f64> {
         rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect()
     };
-    for (name, ours, floor) in [
-        ("ours_async_to_floor_async", 1, 0),
-        ("ours_sync_to_floor_blocking", 3, 2),
-        ("floor_async_h2_to_floor_async", 5, 0),
-    ] {
+    for &(name, ours, floor) in table.ratios {
         let rounds = per_round(ours, floor);
         out.insert(
             format!("paired_ratio_{name}"),
@@ -842,7 +939,13 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
         eprintln!("  latency {latency:?}: {callers} concurrent callers");
         concurrency.insert(
             callers.to_string(),
-            throughput(&s, callers, window(settings.quick), settings.rounds),
+            throughput(
+                &s,
+                &THROUGHPUT,
+                callers,
+                window(settings.quick),
+                settings.rounds,
+            ),
         );
     }
     result.insert(
@@ -898,6 +1001,11 @@ fn main() {
         "steal_wall_clock_phases".to_owned(),
         json!(steal::fraction_of(clock.as_ref())),
     );
+    if settings.decompose_telemetry {
+        stats::print_decomposition(&results["telemetry_decomposition"]);
+        write_json(&settings.json_path, &Value::Object(results));
+        return;
+    }
     if settings.only_latency || settings.only_tracing {
         finish(&settings, Value::Object(results));
         return;
@@ -917,6 +1025,18 @@ fn main() {
 /// The wall-clock measurements (tracing cost, telemetry bursts, latency
 /// and throughput), as the settings select them.
 fn measure_wall_clock(settings: &Settings, results: &mut serde_json::Map<String, Value>) {
+    if settings.decompose_telemetry {
+        let s = setup(Duration::ZERO);
+        let mut by_callers = serde_json::Map::new();
+        for callers in [1usize, 8, 64] {
+            eprintln!("  telemetry decomposition: {callers} concurrent callers");
+            let table = &TELEMETRY_DECOMPOSITION;
+            let measured = throughput(&s, table, callers, window(settings.quick), settings.rounds);
+            by_callers.insert(callers.to_string(), measured);
+        }
+        results.insert("telemetry_decomposition".to_owned(), by_callers.into());
+        return;
+    }
     if settings.only_latency {
         results.insert(
             "gateway_latency_0ms".to_owned(),
@@ -968,12 +1088,16 @@ fn finish(settings: &Settings, mut results: Value) {
         );
     }
     results["targets"] = targets;
+    write_json(&settings.json_path, &results);
+}
+
+fn write_json(path: &str, results: &Value) {
     if let Err(e) = std::fs::write(
-        &settings.json_path,
-        serde_json::to_string_pretty(&results).unwrap_or_default(),
+        path,
+        serde_json::to_string_pretty(results).unwrap_or_default(),
     ) {
-        eprintln!("could not write {}: {e}", settings.json_path);
+        eprintln!("could not write {path}: {e}");
     } else {
-        eprintln!("results written to {}", settings.json_path);
+        eprintln!("results written to {path}");
     }
 }

@@ -204,3 +204,40 @@ pub fn print_table(results: &Value) {
         }
     }
 }
+
+/// Prints `--decompose-telemetry`'s ratios: for each caller count, each
+/// part ÷ its floor (median over rounds, and the rounds' quartiles).
+pub fn print_decomposition(by_callers: &Value) {
+    println!("== telemetry decomposition: throughput ÷ the floor of the same sub-windows, median (quartiles) over rounds ==");
+    for callers in ["1", "8", "64"] {
+        let t = &by_callers[callers];
+        let rounds = |name: &str| -> Vec<f64> {
+            t[format!("round_ratios_{name}")]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64)
+                .collect()
+        };
+        print!("{callers:>3} callers:");
+        for (label, name) in [
+            ("check", "ours_check_to_floor_async"),
+            ("check + report", "ours_check_report_to_floor_async"),
+            ("reporting floor", "floor_async_reporting_to_floor_async"),
+        ] {
+            let mut r = rounds(name);
+            r.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                r.get(((r.len() as f64 - 1.0) * p).round() as usize)
+                    .copied()
+            };
+            print!(
+                "  {label} {:.3} ({:.3}-{:.3})",
+                get(t, &[&format!("paired_ratio_{name}")]),
+                q(0.25).unwrap_or(f64::NAN),
+                q(0.75).unwrap_or(f64::NAN)
+            );
+        }
+        println!();
+    }
+}
