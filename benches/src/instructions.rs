@@ -108,16 +108,7 @@ pub fn run_child(args: &[String]) {
             let guard = runtime.guard().clone();
             let report = target == "ours_check_report_8_tasks";
             in_tasks(calls, move || {
-                let guard = guard.clone();
-                async move {
-                    guard
-                        .check_with_effect("bench_tool", "", "read")
-                        .await
-                        .expect("allowed");
-                    if report {
-                        guard.report("bench_tool", true, 1);
-                    }
-                }
+                crate::check_then_report(guard.clone(), report)
             });
         }
         "floor_blocking" => {

@@ -24,13 +24,27 @@ use std::time::{Duration, Instant};
 
 use agenttrust_gateway::{Gateway, GatewayHandle, Policy};
 use agenttrust_runtime::api::agents::CreateAgentRequest;
-use agenttrust_runtime::{guarded, with_runtime, AgentTrustClient, AgentTrustError, Runtime};
+use agenttrust_runtime::{
+    guarded, with_runtime, AgentTrustClient, AgentTrustError, AgentTrustGuard, Runtime,
+};
 use serde_json::{json, Value};
 use stats::{median_of, Summary};
 
 #[guarded(effect = "read", name = "bench_tool")]
 pub async fn guarded_async() -> Result<(), AgentTrustError> {
     Ok(())
+}
+
+/// The guard's parts of a guarded call without the span or the body's
+/// timing: the check, then (with `report`) the report of a success.
+pub async fn check_then_report(guard: AgentTrustGuard, report: bool) {
+    guard
+        .check_with_effect("bench_tool", "", "read")
+        .await
+        .expect("allowed");
+    if report {
+        guard.report("bench_tool", true, 1);
+    }
 }
 
 #[guarded(effect = "read", name = "bench_tool")]
@@ -640,16 +654,7 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
             let report = row == "ours_check_report";
             let guard = s.ours.guard().clone();
             async_rate(&with.rt, callers, span, move || {
-                let guard = guard.clone();
-                async move {
-                    guard
-                        .check_with_effect("bench_tool", "", "read")
-                        .await
-                        .expect("allowed");
-                    if report {
-                        guard.report("bench_tool", true, 1);
-                    }
-                }
+                check_then_report(guard.clone(), report)
             })
         }
         "floor_async_reporting" => {
