@@ -97,16 +97,18 @@ const REPORT_EVENTS: usize = agenttrust_runtime::DEFAULT_BACKLOG_BATCH;
 /// posted as one report. No clock read, no queue, no encoding, no retry.
 pub struct Reporter {
     http: reqwest::Client,
-    url: String,
-    key: String,
+    url: Arc<str>,
+    key: Arc<str>,
     /// `{"agent_id":..,"session_id":..,"events":[`, each report's start.
     head: Vec<u8>,
     /// The report being filled, and how many events it holds.
     batch: Mutex<(Vec<u8>, usize)>,
+    /// Dropped with the reporter, on the measuring thread (the posts' tasks
+    /// hold no reporter, so none of them drops its own runtime).
     io: tokio::runtime::Runtime,
     /// Posts the gateway did not accept (a row whose reports fail would
     /// measure less work than it claims).
-    failed: AtomicU64,
+    failed: Arc<AtomicU64>,
 }
 
 impl Reporter {
@@ -121,8 +123,8 @@ impl Reporter {
         .into_bytes();
         Reporter {
             http: client(),
-            url: format!("{base}/api/v1/telemetry/report"),
-            key: key.to_owned(),
+            url: format!("{base}/api/v1/telemetry/report").into(),
+            key: key.into(),
             batch: Mutex::new((head.clone(), 0)),
             head,
             io: tokio::runtime::Builder::new_multi_thread()
@@ -131,12 +133,12 @@ impl Reporter {
                 .enable_all()
                 .build()
                 .expect("reporting floor runtime"),
-            failed: AtomicU64::new(0),
+            failed: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Records one call; posts the report when it is full.
-    pub fn report(self: &Arc<Self>) {
+    pub fn report(&self) {
         let full = {
             let mut batch = self.batch.lock().expect("report buffer");
             let (body, events) = &mut *batch;
@@ -152,12 +154,12 @@ impl Reporter {
         };
         if let Some(mut body) = full {
             body.extend_from_slice(b"]}");
-            let this = self.clone();
+            let (http, url, key) = (self.http.clone(), self.url.clone(), self.key.clone());
+            let failed = self.failed.clone();
             self.io.spawn(async move {
-                let sent = this
-                    .http
-                    .post(&this.url)
-                    .header("X-API-Key", &this.key)
+                let sent = http
+                    .post(&*url)
+                    .header("X-API-Key", &*key)
                     .header("Content-Type", "application/json")
                     .body(body)
                     .send()
@@ -167,7 +169,7 @@ impl Reporter {
                     Err(_) => false,
                 };
                 if !accepted {
-                    this.failed.fetch_add(1, Ordering::Relaxed);
+                    failed.fetch_add(1, Ordering::Relaxed);
                 }
             });
         }
