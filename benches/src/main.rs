@@ -798,6 +798,23 @@ fn throughput(
     Value::Object(out)
 }
 
+/// [`throughput`] of `table` at 1, 8 and 64 concurrent callers, keyed by
+/// the count; `phase` names the measurement in the progress lines.
+fn throughput_by_callers(
+    s: &Setup,
+    table: &ThroughputTable,
+    settings: &Settings,
+    phase: &str,
+) -> Value {
+    let mut by_callers = serde_json::Map::new();
+    for callers in [1usize, 8, 64] {
+        eprintln!("  {phase}: {callers} concurrent callers");
+        let measured = throughput(s, table, callers, window(settings.quick), settings.rounds);
+        by_callers.insert(callers.to_string(), measured);
+    }
+    Value::Object(by_callers)
+}
+
 /// Events the gateway received for a session: its exact count (`total`),
 /// which holds when its memory keeps only the newest events.
 fn stored_events(s: &Setup, session: &str) -> usize {
@@ -939,23 +956,10 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
         }
     }
     result.insert("paired_ratios".to_owned(), paired_ratios(&reps));
-    let mut concurrency = serde_json::Map::new();
-    for callers in [1usize, 8, 64] {
-        eprintln!("  latency {latency:?}: {callers} concurrent callers");
-        concurrency.insert(
-            callers.to_string(),
-            throughput(
-                &s,
-                &THROUGHPUT,
-                callers,
-                window(settings.quick),
-                settings.rounds,
-            ),
-        );
-    }
+    let phase = format!("latency {latency:?}");
     result.insert(
         "throughput_calls_per_sec".to_owned(),
-        Value::Object(concurrency),
+        throughput_by_callers(&s, &THROUGHPUT, settings, &phase),
     );
     if latency.is_zero() {
         let calls = if settings.quick { 10_000 } else { 100_000 };
@@ -1032,14 +1036,13 @@ fn main() {
 fn measure_wall_clock(settings: &Settings, results: &mut serde_json::Map<String, Value>) {
     if settings.decompose_telemetry {
         let s = setup(Duration::ZERO);
-        let mut by_callers = serde_json::Map::new();
-        for callers in [1usize, 8, 64] {
-            eprintln!("  telemetry decomposition: {callers} concurrent callers");
-            let table = &TELEMETRY_DECOMPOSITION;
-            let measured = throughput(&s, table, callers, window(settings.quick), settings.rounds);
-            by_callers.insert(callers.to_string(), measured);
-        }
-        results.insert("telemetry_decomposition".to_owned(), by_callers.into());
+        let measured = throughput_by_callers(
+            &s,
+            &TELEMETRY_DECOMPOSITION,
+            settings,
+            "telemetry decomposition",
+        );
+        results.insert("telemetry_decomposition".to_owned(), measured);
         return;
     }
     if settings.only_latency {
