@@ -24,11 +24,16 @@ const TARGETS: [&str; 6] = [
 ];
 /// Child-only targets, for profiling the 8-task throughput row's shape by
 /// hand (README, Performance); not in the benchmark's run.
-const PROFILE_ONLY: [&str; 4] = [
+const PROFILE_ONLY: [&str; 6] = [
     "floor_async_8_tasks",
     "ours_async_8_tasks",
     "ours_check_8_tasks",
     "ours_check_report_8_tasks",
+    // Reports alone, no check: the telemetry's own work per event, from 8
+    // tasks, ours (`AgentTrustGuard::report`) and the reporting floor (which
+    // leaves its last partial report unsent: compare two counts' difference).
+    "ours_report_8_tasks",
+    "reporting_floor_8_tasks",
 ];
 const FEW: usize = 100;
 const MANY: usize = 600;
@@ -111,6 +116,25 @@ pub fn run_child(args: &[String]) {
                 crate::check_then_report(guard.clone(), report)
             });
         }
+        "ours_report_8_tasks" => {
+            let guard = runtime.guard().clone();
+            in_tasks(calls, move || {
+                guard.report("bench_tool", true, 1);
+                tokio::task::yield_now()
+            });
+        }
+        "reporting_floor_8_tasks" => {
+            let reporter = Arc::new(crate::floor::Reporter::new(
+                url,
+                key,
+                agent,
+                runtime.session_id(),
+            ));
+            in_tasks(calls, move || {
+                reporter.report();
+                tokio::task::yield_now()
+            });
+        }
         "floor_blocking" => {
             let http = crate::floor::blocking_client();
             for _ in 0..calls {
@@ -124,6 +148,10 @@ pub fn run_child(args: &[String]) {
         }),
     }
     let _ = runtime.guard().flush_blocking(Duration::from_secs(10));
+    if PROFILE_ONLY.contains(&target.as_str()) {
+        // How the events went out (posts per event) in a profile by hand.
+        eprintln!("telemetry: {:?}", runtime.client().telemetry_stats());
+    }
 }
 
 /// `calls` calls of `call` spread over 8 tasks on a 2-worker runtime (the
