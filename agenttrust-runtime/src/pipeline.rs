@@ -216,9 +216,15 @@ pub(crate) struct QueuedEvent {
 impl QueuedEvent {
     /// Milliseconds since the Unix epoch, now.
     pub(crate) fn now_ms() -> u64 {
+        // Runs on every report: seconds and milliseconds apart stay in
+        // u64 arithmetic (`as_millis` is a u128 to convert back).
         SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map_or(0, |d| {
+                d.as_secs()
+                    .saturating_mul(1000)
+                    .saturating_add(u64::from(d.subsec_millis()))
+            })
     }
 }
 

@@ -1,8 +1,10 @@
 //! The JSON of one telemetry report, written straight from the pipeline's
 //! queued events into one buffer: the body [`ReportBody`] of
 //! [`TelemetryEvent`]s would serialize to (a test holds the two equal),
-//! without serde's per-field machinery, and with each second's RFC 3339
-//! text formatted once per batch rather than once per event.
+//! without serde's per-field machinery, with each second's RFC 3339
+//! text formatted once per batch rather than once per event, and each tool
+//! name escaped once per run of events that share it (a busy tool's batch
+//! is mostly one name).
 //!
 //! [`ReportBody`]: crate::api::telemetry::ReportBody
 //! [`TelemetryEvent`]: crate::api::telemetry::TelemetryEvent
@@ -29,6 +31,7 @@ pub(crate) fn encode<'a>(
     json(&mut out, &*origin.session_id);
     out.extend_from_slice(br#","events":["#);
     let mut clock = Clock::default();
+    let mut tool = Escaped::default();
     for (i, event) in events.enumerate() {
         if i > 0 {
             out.push(b',');
@@ -36,7 +39,7 @@ pub(crate) fn encode<'a>(
         out.extend_from_slice(br#"{"event_type":""#);
         out.extend_from_slice(event_type(event.success).as_bytes());
         out.extend_from_slice(br#"","tool_name":"#);
-        json(&mut out, &*event.tool_name);
+        tool.write(&mut out, &event.tool_name);
         out.extend_from_slice(br#","duration_ms":"#);
         json(&mut out, &event.duration_ms);
         out.extend_from_slice(if event.success {
@@ -60,6 +63,25 @@ pub(crate) fn encode<'a>(
 fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     // A string or an integer written into a `Vec` cannot fail.
     let _ = serde_json::to_writer(&mut *out, value);
+}
+
+/// A string's JSON text, kept for the next event with the same string.
+#[derive(Default)]
+struct Escaped {
+    raw: String,
+    json: Vec<u8>,
+}
+
+impl Escaped {
+    fn write(&mut self, out: &mut Vec<u8>, value: &str) {
+        if self.json.is_empty() || self.raw != value {
+            self.raw.clear();
+            self.raw.push_str(value);
+            self.json.clear();
+            json(&mut self.json, value);
+        }
+        out.extend_from_slice(&self.json);
+    }
 }
 
 /// RFC 3339 times with milliseconds (`2026-12-01T18:03:33.123Z`): the text
@@ -154,10 +176,15 @@ mod tests {
             1_767_225_600_000,
             0,
         ];
+        // Runs of one name, a name seen before, and the empty name (each
+        // run's name is escaped once and reused).
+        let (a, b) = ("a <\"é\">", "b");
+        let tools = [a, a, a, b, b, a, "", "", b];
         let events: Vec<QueuedEvent> = times
             .iter()
+            .zip(tools)
             .enumerate()
-            .map(|(i, t)| queued(&origin, &format!("tool_{i} <\"é\">"), i % 3 != 0, *t))
+            .map(|(i, (t, tool))| queued(&origin, tool, i % 3 != 0, *t))
             .collect();
         let encoded: serde_json::Value =
             serde_json::from_slice(&encode(&origin, events.iter())).unwrap();
