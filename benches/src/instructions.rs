@@ -24,7 +24,7 @@ const TARGETS: [&str; 6] = [
 ];
 /// Child-only targets, for profiling the 8-task throughput row's shape by
 /// hand (README, Performance); not in the benchmark's run.
-const PROFILE_ONLY: [&str; 6] = [
+const PROFILE_ONLY: [&str; 7] = [
     "floor_async_8_tasks",
     "ours_async_8_tasks",
     "ours_check_8_tasks",
@@ -34,6 +34,9 @@ const PROFILE_ONLY: [&str; 6] = [
     // leaves its last partial report unsent: compare two counts' difference).
     "ours_report_8_tasks",
     "reporting_floor_8_tasks",
+    // The two rows above without the report: what they share (the tasks,
+    // their yields, the runtime), to subtract.
+    "yield_8_tasks",
 ];
 const FEW: usize = 100;
 const MANY: usize = 600;
@@ -116,6 +119,7 @@ pub fn run_child(args: &[String]) {
                 crate::check_then_report(guard.clone(), report)
             });
         }
+        "yield_8_tasks" => in_tasks(calls, tokio::task::yield_now),
         "ours_report_8_tasks" => {
             let guard = runtime.guard().clone();
             in_tasks(calls, move || {
