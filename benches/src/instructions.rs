@@ -23,7 +23,8 @@ const TARGETS: [&str; 6] = [
     "ours_async_fmt_subscriber",
 ];
 /// Child-only targets, for profiling the 8-task throughput row's shape by
-/// hand (README, Performance); not in the benchmark's run.
+/// hand (README, Performance); not in the main table. `--decompose-telemetry`
+/// counts the last three ([`measure_reports`]).
 const PROFILE_ONLY: [&str; 7] = [
     "floor_async_8_tasks",
     "ours_async_8_tasks",
@@ -207,15 +208,62 @@ pub fn measure() -> Value {
     if let Some(skipped) = without_valgrind() {
         return skipped;
     }
+    let mut per_call = per_call(&TARGETS, FEW, MANY);
+    let ratio = |a: &str, b: &str| match (
+        per_call.get(a).and_then(Value::as_f64),
+        per_call.get(b).and_then(Value::as_f64),
+    ) {
+        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+        _ => Value::Null,
+    };
+    let ours_async = ratio("ours_async", "floor_async");
+    let ours_sync = ratio("ours_sync", "floor_blocking");
+    per_call.insert("ratio_ours_async_to_floor_async".to_owned(), ours_async);
+    per_call.insert("ratio_ours_sync_to_floor_blocking".to_owned(), ours_sync);
+    Value::Object(per_call)
+}
+
+/// Reports per event under callgrind (`--decompose-telemetry`): ours and
+/// the reporting floor from 8 tasks, each less the same tasks without the
+/// report. Counts large enough that ours' batches grow as in the
+/// wall-clock rows (a few hundred events a post).
+pub fn measure_reports() -> Value {
+    const REPORTS: [&str; 3] = [
+        "ours_report_8_tasks",
+        "reporting_floor_8_tasks",
+        "yield_8_tasks",
+    ];
+    if let Some(skipped) = without_valgrind() {
+        return skipped;
+    }
+    let mut per_event = per_call(&REPORTS, 20_000, 100_000);
+    let less_yield = |row: &str| match (
+        per_event.get(row).and_then(Value::as_f64),
+        per_event.get("yield_8_tasks").and_then(Value::as_f64),
+    ) {
+        (Some(row), Some(base)) => json!(row - base),
+        _ => Value::Null,
+    };
+    let ours = less_yield("ours_report_8_tasks");
+    let floor = less_yield("reporting_floor_8_tasks");
+    per_event.insert("ours_report_less_yield".to_owned(), ours);
+    per_event.insert("reporting_floor_less_yield".to_owned(), floor);
+    Value::Object(per_event)
+}
+
+/// Each target's instructions per call: two children under callgrind,
+/// `few` and `many` calls, the difference of their totals over `many - few`
+/// (start-up and shutdown cancel). A target whose child failed is left out.
+fn per_call(targets: &[&str], few: usize, many: usize) -> serde_json::Map<String, Value> {
     let s = crate::setup(Duration::ZERO);
     let exe = std::env::current_exe().expect("own path");
     let dir = std::env::temp_dir().join(format!("agenttrust-callgrind-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let mut per_call = serde_json::Map::new();
-    for target in TARGETS {
+    for target in targets {
         eprintln!("  callgrind: {target}");
         let mut totals = Vec::new();
-        for calls in [FEW, MANY] {
+        for calls in [few, many] {
             let out = dir.join(format!("{target}-{calls}.out"));
             let status = Command::new("valgrind")
                 .args(["--tool=callgrind", "--quiet"])
@@ -237,24 +285,13 @@ pub fn measure() -> Value {
                     .and_then(|_| total_instructions(&out)),
             );
         }
-        if let [Some(few), Some(many)] = totals[..] {
+        if let [Some(few_total), Some(many_total)] = totals[..] {
             per_call.insert(
-                target.to_owned(),
-                json!((many.saturating_sub(few)) as f64 / (MANY - FEW) as f64),
+                (*target).to_owned(),
+                json!((many_total.saturating_sub(few_total)) as f64 / (many - few) as f64),
             );
         }
     }
-    let ratio = |a: &str, b: &str| match (
-        per_call.get(a).and_then(Value::as_f64),
-        per_call.get(b).and_then(Value::as_f64),
-    ) {
-        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
-        _ => Value::Null,
-    };
-    let ours_async = ratio("ours_async", "floor_async");
-    let ours_sync = ratio("ours_sync", "floor_blocking");
-    per_call.insert("ratio_ours_async_to_floor_async".to_owned(), ours_async);
-    per_call.insert("ratio_ours_sync_to_floor_blocking".to_owned(), ours_sync);
     let _ = std::fs::remove_dir_all(&dir);
-    Value::Object(per_call)
+    per_call
 }

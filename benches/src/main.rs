@@ -542,7 +542,8 @@ const THROUGHPUT: ThroughputTable = ThroughputTable {
 /// part with a floor of its own in alternating sub-windows: our check
 /// alone (no span, no report), our check then `report()`, and the
 /// reporting floor ([`floor::Reporter`]: the async floor plus the least a
-/// client reporting every call must do).
+/// client reporting every call must do). Unless `--no-callgrind`, it also
+/// counts ours' and the reporting floor's instructions per report.
 const TELEMETRY_DECOMPOSITION: ThroughputTable = ThroughputTable {
     rows: &[
         ("floor_async_for_check", "floor_async"),
@@ -1011,7 +1012,15 @@ fn main() {
         json!(steal::fraction_of(clock.as_ref())),
     );
     if settings.decompose_telemetry {
+        if settings.callgrind {
+            eprintln!("telemetry decomposition: instructions per report");
+            let per_report = instructions::measure_reports();
+            results.insert("telemetry_instructions_per_report".to_owned(), per_report);
+        }
         stats::print_decomposition(&results["telemetry_decomposition"]);
+        if let Some(per_report) = results.get("telemetry_instructions_per_report") {
+            stats::print_report_instructions(per_report);
+        }
         write_json(&settings.json_path, &Value::Object(results));
         return;
     }

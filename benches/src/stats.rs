@@ -241,3 +241,17 @@ pub fn print_decomposition(by_callers: &Value) {
         println!();
     }
 }
+
+/// `--decompose-telemetry`'s instructions per report, each less the same
+/// tasks with no report.
+pub fn print_report_instructions(per_report: &Value) {
+    if let Some(skipped) = per_report.get("skipped").and_then(Value::as_str) {
+        println!("instructions per report: skipped ({skipped})");
+        return;
+    }
+    println!(
+        "instructions per report (callgrind, 8 tasks, less the tasks alone): ours {:.0}, reporting floor {:.0}",
+        get(per_report, &["ours_report_less_yield"]),
+        get(per_report, &["reporting_floor_less_yield"])
+    );
+}
