@@ -182,8 +182,9 @@ consecutive runs at {dcommit} ({dseconds} s each), ratio ÷ floor at 1 / 8 / 64 
 So the check is within {100*(1-check_min):.0f} % of the floor, and the excess is the telemetry's path from
 `report()` on (it is per event, not per post: a batch bound of 5,000 instead of 500 did not
 change the ratio); reporting itself, done the cheapest way into the same gateway, costs 0-{100*(1-min(rep_cells)):.0f} %
-(at most 2 % in {NUM[sum(1 for x in rep_cells if x >= 0.98)]} of the {NUM[len(rep_cells)]} cells; {below(parts[2][1]):.1f} % on average against ours' {below(parts[1][1]):.1f} %), so about {below(parts[1][1])-below(parts[2][1]):.1f}
-points of ours are the pipeline's own work on the client, not the reports' delivery. The same
+(at most 2 % in {NUM[sum(1 for x in rep_cells if x >= 0.98)]} of the {NUM[len(rep_cells)]} cells; {below(parts[2][1]):.1f} % on average against ours' {below(parts[1][1]):.1f} %, of
+which the check alone is {below(parts[0][1]):.1f} %), so about {below(parts[1][1])-below(parts[0][1])-below(parts[2][1]):.1f} points of ours are the pipeline's own work on the
+client, not the reports' delivery. The same
 runs count that work under callgrind (8 tasks that only report, 20,000 and 100,000 reports, less
 the same tasks with no report): ours takes {rep_ours:,.0f} instructions per report (the runs:
 {rep_runs('ours_report_less_yield')}), the reporting floor {rep_floor:,.0f} ({rep_runs('reporting_floor_less_yield')}), against {i['floor_async']:,.0f} for a whole bare call:
