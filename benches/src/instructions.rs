@@ -223,9 +223,9 @@ pub fn measure() -> Value {
     Value::Object(per_call)
 }
 
-/// Reports per event under callgrind (`--decompose-telemetry`): ours and
-/// the reporting floor from 8 tasks, each less the same tasks without the
-/// report. Counts large enough that ours' batches grow as in the
+/// Instructions per report under callgrind (`--decompose-telemetry`): ours
+/// and the reporting floor from 8 tasks, each less the same tasks without
+/// the report. Counts large enough that ours' batches grow as in the
 /// wall-clock rows (a few hundred events a post).
 pub fn measure_reports() -> Value {
     const REPORTS: [&str; 3] = [
@@ -259,7 +259,7 @@ fn per_call(targets: &[&str], few: usize, many: usize) -> serde_json::Map<String
     let exe = std::env::current_exe().expect("own path");
     let dir = std::env::temp_dir().join(format!("agenttrust-callgrind-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let mut per_call = serde_json::Map::new();
+    let mut per_target = serde_json::Map::new();
     for target in targets {
         eprintln!("  callgrind: {target}");
         let mut totals = Vec::new();
@@ -286,12 +286,12 @@ fn per_call(targets: &[&str], few: usize, many: usize) -> serde_json::Map<String
             );
         }
         if let [Some(few_total), Some(many_total)] = totals[..] {
-            per_call.insert(
+            per_target.insert(
                 (*target).to_owned(),
                 json!((many_total.saturating_sub(few_total)) as f64 / (many - few) as f64),
             );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-    per_call
+    per_target
 }
