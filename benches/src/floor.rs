@@ -10,11 +10,14 @@
 //! and read the whole answer body; they decode nothing and report nothing.
 //!
 //! [`Reporter`] adds the reporting floor, for `--decompose-telemetry`: the
-//! async floor plus the least work of reporting each call.
+//! async floor plus the least work of reporting each call; with
+//! [`allowed`] and [`Reporter::report_call`], the minimal guard: what any
+//! guard must add to the bare request (read the Guardian's decision, report
+//! the call with its own duration and time).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use agenttrust_runtime::{DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT};
 
@@ -82,6 +85,18 @@ pub fn call_blocking(http: &reqwest::blocking::Client, url: &str, key: &str, bod
     let _ = resp.bytes();
 }
 
+/// The one field of the Guardian's answer a guard cannot do without.
+#[derive(serde::Deserialize)]
+struct Allowed {
+    allowed: bool,
+}
+
+/// Whether the check's answer allows the call: serde_json reading `allowed`
+/// and skipping the rest, the least decoding a guard can do.
+pub fn allowed(answer: &[u8]) -> bool {
+    serde_json::from_slice::<Allowed>(answer).is_ok_and(|a| a.allowed)
+}
+
 /// One event as the reporting floor sends it: what our encoder writes for a
 /// successful call, with a fixed time (the reporting floor reads no clock).
 const EVENT: &[u8] = br#"{"event_type":"tool_end","tool_name":"bench_tool","duration_ms":1,"success":true,"timestamp":"2026-12-04T00:00:00.000Z"}"#;
@@ -101,8 +116,8 @@ pub struct Reporter {
     key: Arc<str>,
     /// `{"agent_id":..,"session_id":..,"events":[`, each report's start.
     head: Vec<u8>,
-    /// The report being filled, and how many events it holds.
-    batch: Mutex<(Vec<u8>, usize)>,
+    /// The report being filled.
+    batch: Mutex<Batch>,
     /// Dropped with the reporter, on the measuring thread (the posts' tasks
     /// hold no reporter, so none of them drops its own runtime).
     io: tokio::runtime::Runtime,
@@ -125,7 +140,12 @@ impl Reporter {
             http: client(),
             url: format!("{base}/api/v1/telemetry/report").into(),
             key: key.into(),
-            batch: Mutex::new((head.clone(), 0)),
+            batch: Mutex::new(Batch {
+                body: head.clone(),
+                events: 0,
+                second: None,
+                second_text: Vec::new(),
+            }),
             head,
             io: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -137,19 +157,60 @@ impl Reporter {
         }
     }
 
-    /// Records one call; posts the report when it is full.
+    /// Records one call with the fixed event; posts the report when it is full.
     pub fn report(&self) {
+        self.append(|batch| batch.body.extend_from_slice(EVENT));
+    }
+
+    /// Records one call with its own duration and time (the minimal guard's
+    /// report): the event our encoder writes, formatted here, the time's
+    /// text up to the second kept for the next event of the same second.
+    pub fn report_call(&self, duration: Duration, at: SystemTime) {
+        let since_epoch = at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        self.append(|batch| {
+            let second = since_epoch.as_secs();
+            if batch.second != Some(second) {
+                let text = humantime::format_rfc3339_seconds(
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(second),
+                )
+                .to_string();
+                batch.second_text = text.trim_end_matches('Z').as_bytes().to_vec();
+                batch.second = Some(second);
+            }
+            let body = &mut batch.body;
+            body.extend_from_slice(
+                br#"{"event_type":"tool_end","tool_name":"bench_tool","duration_ms":"#,
+            );
+            let _ = serde_json::to_writer(&mut *body, &(duration.as_millis() as u64));
+            body.extend_from_slice(br#","success":true,"timestamp":""#);
+            body.extend_from_slice(&batch.second_text);
+            let millis = since_epoch.subsec_millis();
+            body.extend_from_slice(&[
+                b'.',
+                b'0' + (millis / 100) as u8,
+                b'0' + (millis / 10 % 10) as u8,
+                b'0' + (millis % 10) as u8,
+                b'Z',
+                b'"',
+                b'}',
+            ]);
+        });
+    }
+
+    /// Appends one event under the lock; posts the report when it is full.
+    fn append(&self, write: impl FnOnce(&mut Batch)) {
         let full = {
             let mut batch = self.batch.lock().expect("report buffer");
-            let (body, events) = &mut *batch;
-            if *events > 0 {
-                body.push(b',');
+            if batch.events > 0 {
+                batch.body.push(b',');
             }
-            body.extend_from_slice(EVENT);
-            *events += 1;
-            (*events == REPORT_EVENTS).then(|| {
-                *events = 0;
-                std::mem::replace(body, self.head.clone())
+            write(&mut batch);
+            batch.events += 1;
+            (batch.events == REPORT_EVENTS).then(|| {
+                batch.events = 0;
+                std::mem::replace(&mut batch.body, self.head.clone())
             })
         };
         if let Some(mut body) = full {
@@ -179,4 +240,14 @@ impl Reporter {
     pub fn failed_posts(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
     }
+}
+
+/// The report being filled, and the time text of its last second.
+struct Batch {
+    body: Vec<u8>,
+    events: usize,
+    /// The second of the last timestamp written, and its text up to the
+    /// second (`2026-12-04T17:19:38`).
+    second: Option<u64>,
+    second_text: Vec<u8>,
 }

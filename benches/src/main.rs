@@ -20,7 +20,7 @@ mod targets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use agenttrust_gateway::{Gateway, GatewayHandle, Policy};
 use agenttrust_runtime::api::agents::CreateAgentRequest;
@@ -540,10 +540,12 @@ const THROUGHPUT: ThroughputTable = ThroughputTable {
 
 /// `--decompose-telemetry`: where a guarded call's throughput goes. Each
 /// part with a floor of its own in alternating sub-windows: our check
-/// alone (no span, no report), our check then `report()`, and the
-/// reporting floor ([`floor::Reporter`]: the async floor plus the least a
-/// client reporting every call must do). Unless `--no-callgrind`, it also
-/// counts ours' and the reporting floor's instructions per report.
+/// alone (no span, no report), our check then `report()`, the reporting
+/// floor ([`floor::Reporter`]: the async floor plus the least a client
+/// reporting every call must do), and the minimal guard (the async floor
+/// reading the answer's `allowed` and reporting each call's own event: the
+/// least any guard adds). Unless `--no-callgrind`, it also counts ours' and
+/// the reporting floor's instructions per report.
 const TELEMETRY_DECOMPOSITION: ThroughputTable = ThroughputTable {
     rows: &[
         ("floor_async_for_check", "floor_async"),
@@ -552,12 +554,15 @@ const TELEMETRY_DECOMPOSITION: ThroughputTable = ThroughputTable {
         ("ours_check_report", "ours_check_report"),
         ("floor_async_for_reporting", "floor_async"),
         ("floor_async_reporting", "floor_async_reporting"),
+        ("floor_async_for_minimal_guard", "floor_async"),
+        ("floor_async_minimal_guard", "floor_async_minimal_guard"),
     ],
-    pairs: 3,
+    pairs: 4,
     ratios: &[
         ("ours_check_to_floor_async", 1, 0),
         ("ours_check_report_to_floor_async", 3, 2),
         ("floor_async_reporting_to_floor_async", 5, 4),
+        ("floor_async_minimal_guard_to_floor_async", 7, 6),
     ],
 };
 
@@ -592,7 +597,7 @@ struct Callers {
     floor_async_h2: reqwest::Client,
     floor_blocking: reqwest::blocking::Client,
     official: Arc<agenttrustid::AgentTrustGuard>,
-    /// The reporting floor's, when the table has it.
+    /// The reporting floor's (and the minimal guard's), when the table has them.
     reporter: Option<Arc<floor::Reporter>>,
     url: Arc<String>,
     body: Arc<Vec<u8>>,
@@ -601,10 +606,9 @@ struct Callers {
 
 impl Callers {
     fn new(s: &Setup, table: &ThroughputTable) -> Callers {
-        let reporting = table
-            .rows
-            .iter()
-            .any(|(_, runs)| *runs == "floor_async_reporting");
+        let reporting = table.rows.iter().any(|(_, runs)| {
+            matches!(*runs, "floor_async_reporting" | "floor_async_minimal_guard")
+        });
         Callers {
             rt: multi_thread(),
             floor_async: floor::client(),
@@ -668,6 +672,21 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
                     let resp = request.send().await.expect("post");
                     let _ = resp.bytes().await;
                     reporter.report();
+                }
+            })
+        }
+        "floor_async_minimal_guard" => {
+            let http = with.floor_async.clone();
+            let reporter = with.reporter.clone().expect("the table's reporter");
+            async_rate(&with.rt, callers, span, move || {
+                let started = Instant::now();
+                let request = floor::post(&http, &url, &key, &body);
+                let reporter = reporter.clone();
+                async move {
+                    let resp = request.send().await.expect("post");
+                    let answer = resp.bytes().await.expect("answer");
+                    assert!(floor::allowed(&answer), "the minimal guard was not allowed");
+                    reporter.report_call(started.elapsed(), SystemTime::now());
                 }
             })
         }
