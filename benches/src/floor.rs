@@ -68,8 +68,18 @@ pub fn post(http: &reqwest::Client, url: &str, key: &str, body: &[u8]) -> reqwes
 
 /// One async floor call: the POST and its whole answer.
 pub async fn call(http: &reqwest::Client, url: &str, key: &str, body: &[u8]) {
+    let _ = call_answer(http, url, key, body).await;
+}
+
+/// One async floor call, keeping the answer's body.
+pub async fn call_answer(
+    http: &reqwest::Client,
+    url: &str,
+    key: &str,
+    body: &[u8],
+) -> impl AsRef<[u8]> {
     let resp = post(http, url, key, body).send().await.expect("floor post");
-    let _ = resp.bytes().await.expect("floor body");
+    resp.bytes().await.expect("floor body")
 }
 
 /// One blocking floor call: the POST and its whole answer.

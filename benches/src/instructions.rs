@@ -25,8 +25,10 @@ const TARGETS: [&str; 6] = [
 /// Child-only targets, for profiling the 8-task throughput row's shape by
 /// hand (README, Performance); not in the main table. `--decompose-telemetry`
 /// counts the last three ([`measure_reports`]).
-const PROFILE_ONLY: [&str; 7] = [
+const PROFILE_ONLY: [&str; 8] = [
     "floor_async_8_tasks",
+    // The floor reading `allowed` and reporting each call (the minimal guard).
+    "minimal_guard_8_tasks",
     "ours_async_8_tasks",
     "ours_check_8_tasks",
     "ours_check_report_8_tasks",
@@ -105,6 +107,26 @@ pub fn run_child(args: &[String]) {
             in_tasks(calls, move || {
                 let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
                 async move { crate::floor::call(&http, &url, &key, &body).await }
+            });
+        }
+        "minimal_guard_8_tasks" => {
+            let http = crate::floor::client();
+            let reporter = Arc::new(crate::floor::Reporter::new(
+                url,
+                key,
+                agent,
+                runtime.session_id(),
+            ));
+            let (url, key, body) = (Arc::new(check_url), Arc::new(key.clone()), Arc::new(body));
+            in_tasks(calls, move || {
+                let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
+                let reporter = reporter.clone();
+                let started = std::time::Instant::now();
+                async move {
+                    let answer = crate::floor::call_answer(&http, &url, &key, &body).await;
+                    assert!(crate::floor::allowed(answer.as_ref()), "not allowed");
+                    reporter.report_call(started.elapsed(), std::time::SystemTime::now());
+                }
             });
         }
         "ours_async_8_tasks" => {
