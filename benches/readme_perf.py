@@ -69,7 +69,8 @@ def part(name): return [[dr[c]['paired_ratio_'+name] for c in ('1','8','64')] fo
 def flat(name): return [x for run in part(name) for x in run]
 def below(name): return 100*(1-sum(flat(name))/len(flat(name)))
 check_min=min(flat(parts[0][1])); rep_cells=flat(parts[2][1])
-minimal=parts[3][1]; minimal8=[run[1] for run in part(minimal)]
+minimal=parts[3][1]; minimal8=[run[1] for run in part(minimal)]; minimal64=[run[2] for run in part(minimal)]
+busy=minimal8+minimal64
 def mean(name): return sum(flat(name))/len(flat(name))
 # Instructions per report, from each decomposition run's callgrind counts.
 reports=[json.load(open(f))['telemetry_instructions_per_report'] for f in sys.argv[8:]]
@@ -79,6 +80,7 @@ rep_floor=sum(r['reporting_floor_less_yield'] for r in reports)/len(reports)
 decomp_rows="\n".join(f"| {label} | "+" | ".join(" / ".join(f"{x:.3f}" for x in run) for run in part(name))+" |" for label,name in parts)
 runs_header=" | ".join(f"run {i+1}" for i in range(len(decomps)))
 NUM=["no","one","two","three","four","five","six","seven","eight","nine","ten"]
+def num(n): return NUM[n] if n < 10 else str(n)
 def pr(r,pair,k):
     return r['gateway_latency_0ms']['paired_ratios'][pair][k]
 def iqr(r,pair):
@@ -185,16 +187,17 @@ consecutive runs at {dcommit} ({dseconds} s each), ratio ÷ floor at 1 / 8 / 64 
 |---|{"---|"*len(decomps)}
 {decomp_rows}
 
-The minimal guard averages {mean(minimal):.3f} over the {NUM[len(flat(minimal))]} cells, and at 8 tasks it read
-{", ".join(f"{x:.3f}" for x in minimal8)}: {NUM[sum(1 for x in minimal8 if x < 0.95)]} of the {NUM[len(minimal8)]} below the 0.95 bound. Reading the decision and
-reporting every call is work no guard can leave out, so at 8 tasks the bound sits within the
-noise of that minimum on this machine; ours' `check()` then `report()` averages {mean(parts[1][1]):.3f},
+The minimal guard averages {mean(minimal):.3f} over the {len(flat(minimal))} cells; at 8 tasks it read
+{", ".join(f"{x:.3f}" for x in minimal8)}, at 64 tasks {", ".join(f"{x:.3f}" for x in minimal64)}: {sum(1 for x in busy if x < 0.95)} of those
+{len(busy)} below the 0.95 bound. Reading the decision and reporting every call is work no guard
+can leave out, so with the client's CPU saturated the bound sits within the noise of that
+minimum on this machine; ours' `check()` then `report()` averages {mean(parts[1][1]):.3f},
 {100*(mean(minimal)-mean(parts[1][1])):.1f} points below the minimal guard.
 
 So the check is within {100*(1-check_min):.0f} % of the floor, and the excess is the telemetry's path from
 `report()` on (it is per event, not per post: a batch bound of 5,000 instead of 500 did not
 change the ratio); reporting itself, done the cheapest way into the same gateway, costs 0-{100*(1-min(rep_cells)):.0f} %
-(at most 2 % in {NUM[sum(1 for x in rep_cells if x >= 0.98)]} of the {NUM[len(rep_cells)]} cells; {below(parts[2][1]):.1f} % on average against ours' {below(parts[1][1]):.1f} %, of
+(at most 2 % in {num(sum(1 for x in rep_cells if x >= 0.98))} of the {num(len(rep_cells))} cells; {below(parts[2][1]):.1f} % on average against ours' {below(parts[1][1]):.1f} %, of
 which the check alone is {below(parts[0][1]):.1f} %), so about {below(parts[1][1])-below(parts[0][1])-below(parts[2][1]):.1f} points of ours are the pipeline's own work on the
 client, not the reports' delivery. The same
 runs count that work under callgrind (8 tasks that only report, 20,000 and 100,000 reports, less
