@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use agenttrust_runtime::{DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT};
 
@@ -68,18 +68,8 @@ pub fn post(http: &reqwest::Client, url: &str, key: &str, body: &[u8]) -> reqwes
 
 /// One async floor call: the POST and its whole answer.
 pub async fn call(http: &reqwest::Client, url: &str, key: &str, body: &[u8]) {
-    let _ = call_answer(http, url, key, body).await;
-}
-
-/// One async floor call, keeping the answer's body.
-pub async fn call_answer(
-    http: &reqwest::Client,
-    url: &str,
-    key: &str,
-    body: &[u8],
-) -> impl AsRef<[u8]> {
     let resp = post(http, url, key, body).send().await.expect("floor post");
-    resp.bytes().await.expect("floor body")
+    let _ = resp.bytes().await.expect("floor body");
 }
 
 /// One blocking floor call: the POST and its whole answer.
@@ -105,6 +95,21 @@ struct Allowed {
 /// and skipping the rest, the least decoding a guard can do.
 pub fn allowed(answer: &[u8]) -> bool {
     serde_json::from_slice::<Allowed>(answer).is_ok_and(|a| a.allowed)
+}
+
+/// One call of the minimal guard (`--decompose-telemetry`): `request` (the
+/// async floor's, built at `started`) sent and its whole answer read, the
+/// answer's `allowed` required, and the call reported with its own
+/// duration and time.
+pub async fn minimal_guard(
+    request: reqwest::RequestBuilder,
+    started: Instant,
+    reporter: &Reporter,
+) {
+    let resp = request.send().await.expect("post");
+    let answer = resp.bytes().await.expect("answer");
+    assert!(allowed(&answer), "the minimal guard was not allowed");
+    reporter.report_call(started.elapsed(), SystemTime::now());
 }
 
 /// One event as the reporting floor sends it: what our encoder writes for a

@@ -78,6 +78,9 @@ pub fn run_child(args: &[String]) {
         .build()
         .expect("client");
     let runtime = Runtime::builder(client, agent.clone()).build();
+    // The reporting floor's reporter, into ours' session (as in the
+    // decomposition's rows).
+    let reporter = || crate::floor::Reporter::new(url, key, agent, runtime.session_id());
     match target.as_str() {
         "floor_async" => {
             let http = crate::floor::client();
@@ -111,22 +114,13 @@ pub fn run_child(args: &[String]) {
         }
         "minimal_guard_8_tasks" => {
             let http = crate::floor::client();
-            let reporter = Arc::new(crate::floor::Reporter::new(
-                url,
-                key,
-                agent,
-                runtime.session_id(),
-            ));
-            let (url, key, body) = (Arc::new(check_url), Arc::new(key.clone()), Arc::new(body));
+            let reporter = Arc::new(reporter());
+            let key = key.clone();
             in_tasks(calls, move || {
-                let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
-                let reporter = reporter.clone();
                 let started = std::time::Instant::now();
-                async move {
-                    let answer = crate::floor::call_answer(&http, &url, &key, &body).await;
-                    assert!(crate::floor::allowed(answer.as_ref()), "not allowed");
-                    reporter.report_call(started.elapsed(), std::time::SystemTime::now());
-                }
+                let request = crate::floor::post(&http, &check_url, &key, &body);
+                let reporter = reporter.clone();
+                async move { crate::floor::minimal_guard(request, started, &reporter).await }
             });
         }
         "ours_async_8_tasks" => {
@@ -151,12 +145,7 @@ pub fn run_child(args: &[String]) {
             });
         }
         "reporting_floor_8_tasks" => {
-            let reporter = Arc::new(crate::floor::Reporter::new(
-                url,
-                key,
-                agent,
-                runtime.session_id(),
-            ));
+            let reporter = Arc::new(reporter());
             in_tasks(calls, move || {
                 reporter.report();
                 tokio::task::yield_now()
@@ -231,11 +220,8 @@ pub fn measure() -> Value {
         return skipped;
     }
     let mut per_call = per_call(&TARGETS, FEW, MANY);
-    let ratio = |a: &str, b: &str| match (
-        per_call.get(a).and_then(Value::as_f64),
-        per_call.get(b).and_then(Value::as_f64),
-    ) {
-        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+    let ratio = |a: &str, b: &str| match both(&per_call, a, b) {
+        Some((a, b)) if b > 0.0 => json!(a / b),
         _ => Value::Null,
     };
     let ours_async = ratio("ours_async", "floor_async");
@@ -259,18 +245,20 @@ pub fn measure_reports() -> Value {
         return skipped;
     }
     let mut per_event = per_call(&REPORTS, 20_000, 100_000);
-    let less_yield = |row: &str| match (
-        per_event.get(row).and_then(Value::as_f64),
-        per_event.get("yield_8_tasks").and_then(Value::as_f64),
-    ) {
-        (Some(row), Some(base)) => json!(row - base),
-        _ => Value::Null,
+    let less_yield = |row: &str| match both(&per_event, row, "yield_8_tasks") {
+        Some((row, base)) => json!(row - base),
+        None => Value::Null,
     };
     let ours = less_yield("ours_report_8_tasks");
     let floor = less_yield("reporting_floor_8_tasks");
     per_event.insert("ours_report_less_yield".to_owned(), ours);
     per_event.insert("reporting_floor_less_yield".to_owned(), floor);
     Value::Object(per_event)
+}
+
+/// Two targets' counts, when both children succeeded.
+fn both(counts: &serde_json::Map<String, Value>, a: &str, b: &str) -> Option<(f64, f64)> {
+    Some((counts.get(a)?.as_f64()?, counts.get(b)?.as_f64()?))
 }
 
 /// Each target's instructions per call: two children under callgrind,

@@ -20,7 +20,7 @@ mod targets;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use agenttrust_gateway::{Gateway, GatewayHandle, Policy};
 use agenttrust_runtime::api::agents::CreateAgentRequest;
@@ -682,12 +682,7 @@ fn throughput_row(s: &Setup, with: &Callers, row: &str, callers: usize, span: Du
                 let started = Instant::now();
                 let request = floor::post(&http, &url, &key, &body);
                 let reporter = reporter.clone();
-                async move {
-                    let resp = request.send().await.expect("post");
-                    let answer = resp.bytes().await.expect("answer");
-                    assert!(floor::allowed(&answer), "the minimal guard was not allowed");
-                    reporter.report_call(started.elapsed(), SystemTime::now());
-                }
+                async move { floor::minimal_guard(request, started, &reporter).await }
             })
         }
         "floor_blocking" => {
