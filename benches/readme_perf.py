@@ -20,7 +20,8 @@ import sys
 if len(sys.argv) < 9:
     sys.exit(__doc__)
 run1,run2,commit,t1s,t2s,dcommit,dseconds=sys.argv[1:8]
-decomps=[json.load(open(f))['telemetry_decomposition'] for f in sys.argv[8:]]
+decomp_files=[json.load(open(f)) for f in sys.argv[8:]]
+decomps=[d['telemetry_decomposition'] for d in decomp_files]
 date=os.path.basename(run2)[:10]
 r1=json.load(open(run1));r2=json.load(open(run2))
 p='README.md'; s=open(p).read()
@@ -67,13 +68,13 @@ parts=[("`check()` alone","ours_check_to_floor_async"),
 ("minimal guard","floor_async_minimal_guard_to_floor_async")]
 def part(name): return [[dr[c]['paired_ratio_'+name] for c in ('1','8','64')] for dr in decomps]
 def flat(name): return [x for run in part(name) for x in run]
-def below(name): return 100*(1-sum(flat(name))/len(flat(name)))
+def mean(name): return sum(flat(name))/len(flat(name))
+def below(name): return 100*(1-mean(name))
 check_min=min(flat(parts[0][1])); rep_cells=flat(parts[2][1])
 minimal=parts[3][1]; minimal8=[run[1] for run in part(minimal)]; minimal64=[run[2] for run in part(minimal)]
 busy=minimal8+minimal64
-def mean(name): return sum(flat(name))/len(flat(name))
 # Instructions per report, from each decomposition run's callgrind counts.
-reports=[json.load(open(f))['telemetry_instructions_per_report'] for f in sys.argv[8:]]
+reports=[d['telemetry_instructions_per_report'] for d in decomp_files]
 def rep_runs(key): return ", ".join(f"{r[key]:,.0f}" for r in reports)
 rep_ours=sum(r['ours_report_less_yield'] for r in reports)/len(reports)
 rep_floor=sum(r['reporting_floor_less_yield'] for r in reports)/len(reports)
@@ -180,7 +181,7 @@ every call must do: a pre-encoded event appended under a lock, and every 500 eve
 posted from a one-thread runtime of its own, so the gateway stores the same reports), and a
 minimal guard (the async floor that reads the answer's `allowed` with serde_json, skipping the
 rest, and reports each call with its own duration and time into the reporting floor's buffer:
-the least any guard adds to the bare request). {NUM[len(decomps)].capitalize()}
+the least any guard adds to the bare request). {num(len(decomps)).capitalize()}
 consecutive runs at {dcommit} ({dseconds} s each), ratio ÷ floor at 1 / 8 / 64 tasks:
 
 | part | {runs_header} |
