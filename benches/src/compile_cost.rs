@@ -15,7 +15,11 @@
 //! only the generated crate is instrumented): instruction counts do not
 //! move with the machine's load, so they show where the build time goes;
 //! two more variants, each half (sync, async) guarded alone, split the
-//! guard's cost between them.
+//! guard's cost between them; two more register a manifest entry per plain
+//! fn without the guard, once the way the attribute does (`inventory`) and
+//! once through `linkme`, so the manifest's cost is measured alone and
+//! against the other maintained registry; and the guarded build's profile
+//! gives the attribute's own share (the proc macro's run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,12 +34,25 @@ const FUNCTIONS: usize = 300;
 const GUARDED: &str = "#[guarded(effect = \"read\")]\n";
 
 /// One generated crate: the attribute on its sync and on its async fns,
-/// and whether the runtime's default features (the manifest) are on.
+/// whether the runtime's default features (the manifest) are on, and a
+/// manifest entry registered by hand after each fn.
 struct Variant {
     name: &'static str,
     sync_attr: &'static str,
     async_attr: &'static str,
     default_features: bool,
+    registry: Registry,
+}
+
+/// How a variant registers each fn without the attribute.
+#[derive(Clone, Copy, PartialEq)]
+enum Registry {
+    /// Nothing (the attribute registers, or no manifest).
+    None,
+    /// The entry the attribute emits (`inventory`, feature `manifest`).
+    Inventory,
+    /// The same entry in a `linkme` distributed slice.
+    Linkme,
 }
 
 const fn variant(
@@ -49,6 +66,15 @@ const fn variant(
         sync_attr,
         async_attr,
         default_features,
+        registry: Registry::None,
+    }
+}
+
+/// Plain fns, each followed by a manifest entry registered by `registry`.
+const fn registered(name: &'static str, registry: Registry) -> Variant {
+    Variant {
+        registry,
+        ..variant(name, "", "", true)
     }
 }
 
@@ -72,6 +98,13 @@ const HALVES: [Variant; 2] = [
     variant("guarded_async_half_without_manifest", "", GUARDED, false),
 ];
 
+/// Counted under callgrind only: the manifest without the guard, as the
+/// attribute registers it and through the other maintained registry.
+const REGISTRIES: [Variant; 2] = [
+    registered("plain_with_manifest_entries", Registry::Inventory),
+    registered("plain_with_linkme_entries", Registry::Linkme),
+];
+
 /// Half sync, half async functions, under the variant's attributes.
 fn source(variant: &Variant, round: usize) -> String {
     let mut src = String::from(
@@ -79,6 +112,12 @@ fn source(variant: &Variant, round: usize) -> String {
          #![allow(missing_docs, unused_imports, clippy::unused_async)]\n\
          use agenttrust_runtime::{guarded, AgentTrustError};\n",
     );
+    if variant.registry == Registry::Linkme {
+        src.push_str(
+            "#[linkme::distributed_slice]\n\
+             pub static TOOLS: [agenttrust_runtime::ToolInfo];\n",
+        );
+    }
     for i in 0..FUNCTIONS {
         let (attr, asyncness) = if i % 2 == 0 {
             (variant.sync_attr, "")
@@ -88,18 +127,45 @@ fn source(variant: &Variant, round: usize) -> String {
         src.push_str(&format!(
             "{attr}pub {asyncness}fn tool_{i}(x: u32) -> Result<u32, AgentTrustError> {{ Ok(x + {i}) }}\n"
         ));
+        src.push_str(&registration(variant.registry, i));
     }
     // A different source each time forces a rebuild of this crate only.
     src.push_str(&format!("pub const ROUND: usize = {round};\n"));
     src
 }
 
-fn cargo_toml(runtime: &Path, default_features: bool) -> String {
+/// Fn `i`'s manifest entry, registered by hand (the fields the attribute
+/// fills in for `tool_{i}`).
+fn registration(registry: Registry, i: usize) -> String {
+    let info = format!(
+        "name: \"tool_{i}\", name_is_path: false, effect: ::core::option::Option::Some(\"read\"), \
+         function: \"tool_{i}\", module_path: ::core::module_path!(), file: ::core::file!(), \
+         line: ::core::line!(),"
+    );
+    match registry {
+        Registry::None => String::new(),
+        Registry::Inventory => {
+            format!("agenttrust_runtime::__private::register_tool! {{ {info} }}\n")
+        }
+        Registry::Linkme => format!(
+            "#[linkme::distributed_slice(TOOLS)]\n\
+             static TOOL_{i}: agenttrust_runtime::ToolInfo = agenttrust_runtime::ToolInfo {{ {info} }};\n"
+        ),
+    }
+}
+
+fn cargo_toml(runtime: &Path, variant: &Variant) -> String {
+    let default_features = variant.default_features;
+    let linkme = if variant.registry == Registry::Linkme {
+        "linkme = \"0.3\"\n"
+    } else {
+        ""
+    };
     format!(
         "[package]\nname = \"compile-cost\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [workspace]\n\n[dependencies]\n\
          agenttrust-runtime = {{ path = {:?}, default-features = {default_features} }}\n\
-         tracing = \"0.1\"\n",
+         tracing = \"0.1\"\n{linkme}",
         runtime.display().to_string()
     )
 }
@@ -129,12 +195,9 @@ fn write_variant(
     variant: &Variant,
     round: usize,
 ) -> Result<(), String> {
-    std::fs::write(
-        root.join("Cargo.toml"),
-        cargo_toml(runtime, variant.default_features),
-    )
-    .and_then(|()| std::fs::write(root.join("src/lib.rs"), source(variant, round)))
-    .map_err(|e| format!("cannot write the generated crate: {e}"))
+    std::fs::write(root.join("Cargo.toml"), cargo_toml(runtime, variant))
+        .and_then(|()| std::fs::write(root.join("src/lib.rs"), source(variant, round)))
+        .map_err(|e| format!("cannot write the generated crate: {e}"))
 }
 
 /// Writes variant `v` for `round` and builds it.
@@ -207,7 +270,12 @@ fn instructions(root: &Path, runtime: &Path) -> Value {
     let mut counts = serde_json::Map::new();
     let mut ratios = serde_json::Map::new();
     let mut plain = None;
-    for (i, variant) in VARIANTS.iter().chain(&HALVES).enumerate() {
+    for (i, variant) in VARIANTS
+        .iter()
+        .chain(&HALVES)
+        .chain(&REGISTRIES)
+        .enumerate()
+    {
         let name = variant.name;
         eprintln!("  compile cost: rustc under callgrind, {name}");
         match instructions_of(root, runtime, variant, usize::MAX - i) {
@@ -219,7 +287,33 @@ fn instructions(root: &Path, runtime: &Path) -> Value {
             Err(skipped) => return json!({ "skipped": skipped }),
         }
     }
-    json!({ "instructions": counts, "ratios": ratios })
+    // The attribute's own run, inside the guarded build (the proc macro
+    // is built unoptimized in a debug build, like the user's crate).
+    let profile = root.join("rustc-guarded.callgrind");
+    let attribute = inclusive_instructions(&profile, "agenttrust_macros::guarded");
+    json!({
+        "instructions": counts,
+        "ratios": ratios,
+        "guarded_attribute_expansion": attribute,
+    })
+}
+
+/// The inclusive instructions of `function` in a callgrind profile, by
+/// `callgrind_annotate` (valgrind's own report), or `None`.
+fn inclusive_instructions(profile: &Path, function: &str) -> Option<u64> {
+    let output = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100"])
+        .arg(profile)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    // `  332,722,268 (16.36%)  ???:agenttrust_macros::guarded [/path/lib.so]`
+    text.lines().find_map(|line| {
+        let (count, rest) = line.trim_start().split_once(' ')?;
+        let symbol = rest.split_once(':')?.1;
+        let named = symbol.strip_prefix(function)?.starts_with(" [");
+        named.then(|| count.replace(',', "").parse().ok())?
+    })
 }
 
 /// Seconds of each variant (median over rounds) and the ratios; with
