@@ -54,13 +54,16 @@ t64=thr(r2,'gateway_latency_0ms','64'); t64_1=thr(r2,'gateway_latency_1ms','64')
 d=r2['gateway_latency_0ms']['delivery']; d1=r1['gateway_latency_0ms']['delivery']
 bu=r2['telemetry_burst']['runs']
 b1,b2,bd=bu['100000'],bu['1000000'],bu['queued_gateway_down']
-c=r2['compile_cost']; c1=r1['compile_cost']; ds=c['debug_seconds']; ri=c['rustc']['instructions']; rr=c['rustc']['ratios']
+c=r2['compile_cost']; c1=r1['compile_cost']; ds=c['debug_seconds']; ra=c['rustc']; ri=ra['instructions']; rr=ra['ratios']; FN=c['functions']
 tc=r2['tracing_cost']; tc1=r1['tracing_cost']
 def drain_max(r):
     return max(max(thr(r,'gateway_latency_0ms',cc)['telemetry_drain_ms_after_window']['ours_async']) for cc in ('1','8','64'))
 rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 G=1e9
+inv_cost=ri['plain_with_manifest_entries']-ri['plain']; linkme_cost=ri['plain_with_linkme_entries']-ri['plain']
+registry_verdict=("So `linkme` would not make the manifest cheaper." if linkme_cost>=inv_cost
+    else f"So `linkme` would make the manifest {100*(1-linkme_cost/inv_cost):.0f} % cheaper.")
 # The decomposition: each part's ratio per run and caller count.
 parts=[("`check()` alone","ours_check_to_floor_async"),
 ("`check()` then `report()`","ours_check_report_to_floor_async"),
@@ -213,21 +216,27 @@ run 2, {sum(1 for x in rounds8 if x < 0.95)} of the {len(rounds8)} 8-task rounds
 {sum(1 for x in rounds8_1 if x < 0.95)} of {len(rounds8_1)} ({min(rounds8_1):.2f}-{max(rounds8_1):.2f}).
 
 The compile cost, in rustc's instructions (run 2): a guarded build adds {(ri['guarded']-ri['plain'])/G:.2f} G to the plain
-build's {ri['plain']/G:.2f} G. The `manifest` registration is {(ri['guarded']-ri['guarded_without_manifest'])/G:.2f} G of it (one `inventory::submit!` per fn: a
-static, a constructor function and its `.init_array` entry each; a bare `#[used]` static per fn
-costs a third of that, but the portable registry over link sections is `linkme`'s job, which
-cost the same as `inventory` measured apart), which is why guarded without it is {rr['guarded_without_manifest_to_plain']:.2f} × plain
-and with it {rr['guarded_to_plain']:.2f} ×. Of the rest, `--compile-instructions` also builds each half guarded alone:
-the 150 sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking` and its
-body in a closure called at once, so no generic runtime function is compiled per fn; the 150
-async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The attribute keeps
-a function's body as tokens (only the signature is parsed), so the macro's own time does not
-grow with the body. The wall-clock ratios ({c['ratio_guarded_to_plain']:.2f} × plain, {c['ratio_guarded_to_tracing_instrument']:.3f} of `#[tracing::instrument]`) move much
-less than the instructions, because most instructions saved in this issue were the code
-generator's, which runs on both cores, while the proc macro (built unoptimized in a debug
-build), name resolution, type checking and borrow checking run on one; and a build's fixed
-costs (cargo, loading dependencies' metadata) weigh more on the plain build. Issue 14's notes
-hold the profiles.
+build's {ri['plain']/G:.2f} G. The `manifest` registration is {(ri['guarded']-ri['guarded_without_manifest'])/G:.2f} G of it, which is why guarded
+without it is {rr['guarded_without_manifest_to_plain']:.2f} × plain and with it {rr['guarded_to_plain']:.2f} ×; in seconds, without it {ds['guarded_without_manifest']/ds['plain']:.2f} × plain and
+{ds['guarded_without_manifest']/ds['tracing_instrument']:.3f} of `#[tracing::instrument]` (ratios of the medians), so the manifest is what the two
+compile bounds miss by. `--compile-instructions` also builds 300 plain fns each followed by
+the entry the attribute registers and no guard: {(ri['plain_with_manifest_entries']-ri['plain'])/G:.2f} G more than plain ({(ri['plain_with_manifest_entries']-ri['plain'])/FN/1e6:.1f} M per
+entry; `inventory::submit!` makes a static, a constructor function and its `.init_array`
+entry, each type-checked, const-evaluated or borrow-checked, and compiled), and the same
+entries in a `linkme` distributed slice, the other maintained registry over link sections:
+{(ri['plain_with_linkme_entries']-ri['plain'])/G:.2f} G ({(ri['plain_with_linkme_entries']-ri['plain'])/FN/1e6:.1f} M per entry). {registry_verdict} Only a hand-written registry
+(a bare `#[used]` static in a link section per fn, what these crates exist to do portably)
+would cost much less. Of the guard itself, the attribute's own run (the proc macro,
+which a debug build compiles unoptimized, as here) is {ra['guarded_attribute_expansion']/G:.2f} G ({ra['guarded_attribute_expansion']/FN/1e6:.1f} M per fn; it keeps a
+function's body as tokens and parses only the signature, so this does not grow with the
+body); the 150 sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking`
+and its body in a closure called at once, so no generic runtime function is compiled per
+fn; the 150 async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
+wall-clock ratios ({c['ratio_guarded_to_plain']:.2f} × plain, {c['ratio_guarded_to_tracing_instrument']:.3f} of `#[tracing::instrument]`) move much less than the
+instructions, because most instructions saved in this issue were the code generator's, which
+runs on both cores, while the proc macro, name resolution, type checking and borrow checking
+run on one; and a build's fixed costs (cargo, loading dependencies' metadata) weigh more on
+the plain build. Issue 14's notes hold the profiles.
 
 """
 s=s[:start_i]+new+s[end_i:]
