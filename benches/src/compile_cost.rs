@@ -229,13 +229,31 @@ pub fn wrapper_mode() -> Option<i32> {
                 "--callgrind-out-file={}",
                 PathBuf::from(out).display()
             ))
-            .arg(rustc);
+            .arg(compiler_itself(rustc));
         valgrind
     } else {
         Command::new(rustc)
     };
     let status = command.args(rest).status().ok()?;
     Some(status.code().unwrap_or(1))
+}
+
+/// The compiler binary `rustc` runs. Cargo may hand the wrapper a bare
+/// `rustc`, which outside `cargo run` is rustup's proxy: valgrind would
+/// count the proxy, which then starts the compiler unprofiled (an empty
+/// profile). The toolchain's own binary is in the sysroot the proxy reports.
+fn compiler_itself(rustc: &str) -> PathBuf {
+    Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            let sysroot = String::from_utf8_lossy(&o.stdout);
+            Path::new(sysroot.trim()).join("bin").join("rustc")
+        })
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(rustc))
 }
 
 /// Instructions rustc spends on one build of `variant` (`round` makes its
