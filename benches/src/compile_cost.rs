@@ -324,13 +324,20 @@ fn inclusive_instructions(profile: &Path, function: &str) -> Option<u64> {
         .arg(profile)
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    // `  332,722,268 (16.36%)  ???:agenttrust_macros::guarded [/path/lib.so]`
-    text.lines().find_map(|line| {
+    inclusive_in(&String::from_utf8_lossy(&output.stdout), function)
+}
+
+/// `function`'s count in a `callgrind_annotate` report, whose lines read
+/// `  332,722,268 (16.36%)  ???:agenttrust_macros::guarded [/path/lib.so]`
+/// (the file before the colon when it is known).
+fn inclusive_in(report: &str, function: &str) -> Option<u64> {
+    report.lines().find_map(|line| {
         let (count, rest) = line.trim_start().split_once(' ')?;
         let symbol = rest.split_once(':')?.1;
-        let named = symbol.strip_prefix(function)?.starts_with(" [");
-        named.then(|| count.replace(',', "").parse().ok())?
+        if !symbol.strip_prefix(function)?.starts_with(" [") {
+            return None;
+        }
+        count.replace(',', "").parse().ok()
     })
 }
 
@@ -383,4 +390,21 @@ pub fn measure(quick: bool, with_instructions: bool) -> Value {
         out.insert("rustc".to_owned(), instructions(&root, &runtime));
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inclusive_in;
+
+    #[test]
+    fn reads_one_functions_inclusive_count() {
+        let report = "\
+            333,182,963 (16.38%)  ???:proc_macro::bridge::client::run_client [/x/lib.so]
+    327,616,499 (16.11%)  ???:agenttrust_macros::guarded2 [/x/lib.so]
+    332,722,268 (16.36%)  src/lib.rs:agenttrust_macros::guarded [/x/lib.so]
+";
+        let guarded = inclusive_in(report, "agenttrust_macros::guarded");
+        assert_eq!(guarded, Some(332_722_268));
+        assert_eq!(inclusive_in(report, "agenttrust_macros::expand"), None);
+    }
 }
