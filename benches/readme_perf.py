@@ -220,18 +220,18 @@ build's {ri['plain']/G:.2f} G. The `manifest` registration is {(ri['guarded']-ri
 without it is {rr['guarded_without_manifest_to_plain']:.2f} × plain and with it {rr['guarded_to_plain']:.2f} ×; in seconds, without it {ds['guarded_without_manifest']/ds['plain']:.2f} × plain and
 {ds['guarded_without_manifest']/ds['tracing_instrument']:.3f} of `#[tracing::instrument]` (ratios of the medians), so the manifest is what the two
 compile bounds miss by. `--compile-instructions` also builds 300 plain fns each followed by
-the entry the attribute registers and no guard: {(ri['plain_with_manifest_entries']-ri['plain'])/G:.2f} G more than plain ({(ri['plain_with_manifest_entries']-ri['plain'])/FN/1e6:.1f} M per
+the entry the attribute registers and no guard: {inv_cost/G:.2f} G more than plain ({inv_cost/FN/1e6:.1f} M per
 entry; `inventory::submit!` makes a static, a constructor function and its `.init_array`
 entry, each type-checked, const-evaluated or borrow-checked, and compiled), and the same
 entries in a `linkme` distributed slice, the other maintained registry over link sections:
-{(ri['plain_with_linkme_entries']-ri['plain'])/G:.2f} G ({(ri['plain_with_linkme_entries']-ri['plain'])/FN/1e6:.1f} M per entry). {registry_verdict} Only a hand-written registry
+{linkme_cost/G:.2f} G ({linkme_cost/FN/1e6:.1f} M per entry). {registry_verdict} Only a hand-written registry
 (a bare `#[used]` static in a link section per fn, what these crates exist to do portably)
 would cost much less. Of the guard itself, the attribute's own run (the proc macro,
 which a debug build compiles unoptimized, as here) is {ra['guarded_attribute_expansion']/G:.2f} G ({ra['guarded_attribute_expansion']/FN/1e6:.1f} M per fn; it keeps a
 function's body as tokens and parses only the signature, so this does not grow with the
-body); the 150 sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking`
+body); the {FN//2} sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking`
 and its body in a closure called at once, so no generic runtime function is compiled per
-fn; the 150 async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
+fn; the {FN//2} async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
 wall-clock ratios ({c['ratio_guarded_to_plain']:.2f} × plain, {c['ratio_guarded_to_tracing_instrument']:.3f} of `#[tracing::instrument]`) move much less than the
 instructions, because most instructions saved in this issue were the code generator's, which
 runs on both cores, while the proc macro, name resolution, type checking and borrow checking

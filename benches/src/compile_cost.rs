@@ -256,6 +256,11 @@ fn compiler_itself(rustc: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(rustc))
 }
 
+/// Where rustc's callgrind profile of the variant `name` is written.
+fn profile_of(root: &Path, name: &str) -> PathBuf {
+    root.join(format!("rustc-{name}.callgrind"))
+}
+
 /// Instructions rustc spends on one build of `variant` (`round` makes its
 /// source new).
 fn instructions_of(
@@ -265,7 +270,7 @@ fn instructions_of(
     round: usize,
 ) -> Result<u64, String> {
     let name = variant.name;
-    let out = root.join(format!("rustc-{name}.callgrind"));
+    let out = profile_of(root, name);
     write_variant(root, runtime, variant, round)?;
     let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
     let ok = cargo_build(root)
@@ -307,7 +312,7 @@ fn instructions(root: &Path, runtime: &Path) -> Value {
     }
     // The attribute's own run, inside the guarded build (the proc macro
     // is built unoptimized in a debug build, like the user's crate).
-    let profile = root.join("rustc-guarded.callgrind");
+    let profile = profile_of(root, "guarded");
     let attribute = inclusive_instructions(&profile, "agenttrust_macros::guarded");
     json!({
         "instructions": counts,
