@@ -1030,10 +1030,16 @@ fn main() {
             eprintln!("telemetry decomposition: instructions per report");
             let per_report = instructions::measure_reports();
             results.insert("telemetry_instructions_per_report".to_owned(), per_report);
+            eprintln!("telemetry decomposition: simulated cache misses per call");
+            let caches = instructions::measure_caches();
+            results.insert("cache_misses_per_call_8_tasks".to_owned(), caches);
         }
         stats::print_decomposition(&results["telemetry_decomposition"]);
         if let Some(per_report) = results.get("telemetry_instructions_per_report") {
             stats::print_report_instructions(per_report);
+        }
+        if let Some(caches) = results.get("cache_misses_per_call_8_tasks") {
+            stats::print_cache_misses(caches);
         }
         write_json(&settings.json_path, &Value::Object(results));
         return;

@@ -256,3 +256,31 @@ pub fn print_report_instructions(per_report: &Value) {
         get(per_report, &["reporting_floor_less_yield"])
     );
 }
+
+/// The simulated cache misses per call (`--decompose-telemetry`), one row
+/// per target.
+pub fn print_cache_misses(caches: &Value) {
+    if let Some(skipped) = caches.get("skipped").and_then(Value::as_str) {
+        println!("cache misses per call: skipped ({skipped})");
+        return;
+    }
+    println!("per call under callgrind's cache simulation, 8 tasks (32 KiB L1s):");
+    println!(
+        "  {:<28} {:>9} {:>7} {:>7} {:>7}",
+        "", "Ir", "I1mr", "D1mr", "D1mw"
+    );
+    for target in crate::instructions::CACHE_TARGETS {
+        let Some(events) = caches.get(target) else {
+            println!("  {target:<28} (its child failed)");
+            continue;
+        };
+        let event = |name: &str| events.get(name).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        println!(
+            "  {target:<28} {:>9.0} {:>7.0} {:>7.0} {:>7.0}",
+            event("Ir"),
+            event("I1mr"),
+            event("D1mr"),
+            event("D1mw")
+        );
+    }
+}
