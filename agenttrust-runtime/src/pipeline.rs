@@ -798,20 +798,26 @@ mod tests {
         );
     }
 
+    /// The sizes of the reports that `reports` reports, one every
+    /// `interval`, went out in (the flush interval out of the way).
+    async fn batches_of_reports_every(interval: Duration, reports: u64) -> Vec<usize> {
+        let server = MockServer::start().await;
+        let client = client(&server, flushing_every(Duration::from_secs(60))).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        for i in 0..reports {
+            assert!(guard.report("tool", true, i));
+            tokio::time::sleep(interval).await;
+        }
+        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
+        batch_sizes(&server).await
+    }
+
     /// A steady few hundred reports a second (2 ms apart, a batch of ten
     /// in about 20 ms) is a stream: the batches grow, so such a client
     /// posts every 50-200 ms, not every 20 ms.
     #[tokio::test]
     async fn a_few_hundred_reports_a_second_grow_the_batches() {
-        let server = MockServer::start().await;
-        let client = client(&server, flushing_every(Duration::from_secs(60))).await;
-        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
-        for i in 0..150 {
-            assert!(guard.report("tool", true, i));
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
-        let sizes = batch_sizes(&server).await;
+        let sizes = batches_of_reports_every(Duration::from_millis(2), 150).await;
         assert_eq!(sizes.iter().sum::<usize>(), 150);
         assert_eq!(sizes[0], 10, "the first batch is the official ten");
         assert!(sizes.iter().any(|n| *n >= 20), "{sizes:?}");
@@ -822,14 +828,7 @@ mod tests {
     /// 200 ms that halves it) keep the official batch of ten.
     #[tokio::test]
     async fn a_trickle_of_reports_keeps_batches_of_ten() {
-        let server = MockServer::start().await;
-        let client = client(&server, flushing_every(Duration::from_secs(60))).await;
-        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
-        for i in 0..30 {
-            assert!(guard.report("tool", true, i));
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
-        assert_eq!(batch_sizes(&server).await, [10, 10, 10]);
+        let sizes = batches_of_reports_every(Duration::from_millis(10), 30).await;
+        assert_eq!(sizes, [10, 10, 10]);
     }
 }
