@@ -15,6 +15,7 @@ replaced; every figure in it comes from the files.
 """
 import json
 import os
+import statistics
 import sys
 
 if len(sys.argv) < 9:
@@ -94,9 +95,7 @@ rep_floor=sum(r['reporting_floor_less_yield'] for r in reports)/len(reports)
 caches=[d['cache_misses_per_call_8_tasks'] for d in decomp_files]
 CACHE_ROWS=[("the async floor","floor_async_8_tasks"),("the minimal guard","minimal_guard_8_tasks"),
     ("ours, `check()` then `report()`","ours_check_report_8_tasks"),("ours, `#[guarded]` async fn","ours_async_8_tasks")]
-def cmed(target,event): return stats_median([c[target][event] for c in caches])
-def stats_median(v):
-    v=sorted(v); n=len(v); return v[n//2] if n%2 else (v[n//2-1]+v[n//2])/2
+def cmed(target,event): return statistics.median(c[target][event] for c in caches)
 def crange(target,event):
     v=[c[target][event] for c in caches]; return f"{min(v):,.0f}-{max(v):,.0f}"
 cache_rows="\n".join(f"| {label} | {cmed(t,'Ir'):,.0f} | {cmed(t,'I1mr'):,.0f} ({crange(t,'I1mr')}) | {cmed(t,'D1mr'):,.0f} ({crange(t,'D1mr')}) | {cmed(t,'D1mw'):,.0f} ({crange(t,'D1mw')}) |" for label,t in CACHE_ROWS)
@@ -258,8 +257,8 @@ run 2, {sum(1 for x in rounds8 if x < 0.95)} of the {len(rounds8)} 8-task rounds
 
 The compile cost, in rustc's instructions (run 2): a guarded build adds {(ri['guarded']-ri['plain'])/G:.2f} G to the plain
 build's {ri['plain']/G:.2f} G. The `manifest` registration is {(ri['guarded']-ri['guarded_without_manifest'])/G:.2f} G of it, which is why guarded
-without it is {rr['guarded_without_manifest_to_plain']:.2f} × plain and with it {rr['guarded_to_plain']:.2f} ×; in seconds, without it {ds['guarded_without_manifest']/ds['plain']:.2f} × plain and
-{ds['guarded_without_manifest']/ds['tracing_instrument']:.3f} of `#[tracing::instrument]` (ratios of the medians), {manifest_verdict}. `--compile-instructions` also builds 300 plain fns each followed by
+without it is {rr['guarded_without_manifest_to_plain']:.2f} × plain and with it {rr['guarded_to_plain']:.2f} ×; in seconds, without it {nm_plain:.2f} × plain and
+{nm_instr:.3f} of `#[tracing::instrument]` (ratios of the medians), {manifest_verdict}. `--compile-instructions` also builds {FN} plain fns each followed by
 the entry the attribute registers and no guard: {inv_cost/G:.2f} G more than plain ({inv_cost/FN/1e6:.1f} M per
 entry; `inventory::submit!` makes a static, a constructor function and its `.init_array`
 entry, each type-checked, const-evaluated or borrow-checked, and compiled), and the same
