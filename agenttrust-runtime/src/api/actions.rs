@@ -1,5 +1,6 @@
 //! Action check (Fast Guard): `POST /api/v1/agenttrust/check`.
 
+use futures_util::FutureExt as _;
 use std::borrow::Cow;
 
 use reqwest::Method;
@@ -358,18 +359,19 @@ impl Actions<'_> {
 
     /// Sends a check body already encoded (see [`CheckPrefix`]) and returns
     /// the answer's body, undecoded (the guard decodes it as a borrowed
-    /// [`Verdict`]).
-    pub(crate) async fn check_encoded(
+    /// [`Verdict`]). The request is built here; the future only awaits the
+    /// answer (see [`Transport::send_bytes`](crate::client::transport::Transport::send_bytes)).
+    pub(crate) fn check_encoded(
         &self,
         body: Vec<u8>,
         timeout: Option<std::time::Duration>,
-    ) -> Result<bytes::Bytes> {
+    ) -> impl std::future::Future<Output = Result<bytes::Bytes>> + Send + 'static {
         let t = self.client.transport();
         let options = t.check_options(timeout);
-        let answer = t
-            .send_bytes(Method::POST, t.check_url(), Some(body), options, &[])
-            .await?;
-        Ok(answer.body)
+        // `map`, not an `async move` block: that would keep the exchange's
+        // future twice, captured and awaited.
+        t.send_bytes(Method::POST, t.check_url(), Some(body), options, &[])
+            .map(|answer| Ok(answer?.body))
     }
 }
 

@@ -237,14 +237,36 @@ impl Transport {
 
     /// [`send_with_headers`](Self::send_with_headers) of a body already
     /// encoded as JSON (the guard's check bodies are mostly pre-encoded).
-    pub(crate) async fn send_bytes(
+    ///
+    /// The request is built before the returned future, which then holds
+    /// only reqwest's pending exchange: a check's future is boxed and
+    /// moved per call, so what it carries is memory every call writes.
+    /// Not `async fn`, whose future would also keep every argument. Called
+    /// from inside the async fns that await it, so its errors still come at
+    /// their first poll, on the runtime whose pool it uses.
+    pub(crate) fn send_bytes(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
         options: RequestOptions,
         headers: &[(&'static str, &str)],
-    ) -> Result<Answer> {
+    ) -> impl std::future::Future<Output = Result<Answer>> + Send + 'static {
+        let pending = self
+            .request(method, url, body, options, headers)
+            .map(reqwest::RequestBuilder::send);
+        exchange(pending, options.max_body)
+    }
+
+    /// The request [`send_bytes`](Self::send_bytes) sends.
+    fn request(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        options: RequestOptions,
+        headers: &[(&'static str, &str)],
+    ) -> Result<reqwest::RequestBuilder> {
         let mut request = self.http()?.request(method, url);
         for (name, value) in headers {
             let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
@@ -261,24 +283,7 @@ impl Transport {
         if let Some(bytes) = body {
             request = request.body(bytes);
         }
-        let mut response = request.send().await.map_err(network_error)?;
-        let status = response.status();
-        if status.is_redirection() {
-            return Err(redirect_error(response.url(), status, response.headers()));
-        }
-        if status.is_success() {
-            let body = read_capped(&mut response, options.max_body)
-                .await?
-                .ok_or_else(|| AgentTrustError::ResponseTooLarge {
-                    endpoint: response.url().path().to_owned(),
-                    limit: options.max_body,
-                })?;
-            Ok(Answer { body })
-        } else {
-            // An error body is only read for its message: its first bytes do.
-            let body = read_prefix(response, MAX_ERROR_BODY).await;
-            Err(status_error(status, &body))
-        }
+        Ok(request)
     }
 
     /// Sends a request and decodes a 2xx body as `T`; an empty body decodes
@@ -317,6 +322,35 @@ impl Transport {
     }
 }
 
+/// Awaits a sent request's answer: the body of a 2xx answer of at most
+/// `max_body` bytes; any other status becomes the matching
+/// [`AgentTrustError`] (see [`Transport::send`]).
+/// `pending` is what `RequestBuilder::send` returns (a name reqwest does
+/// not export).
+async fn exchange<P>(pending: Result<P>, max_body: usize) -> Result<Answer>
+where
+    P: std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+{
+    let mut response = pending?.await.map_err(network_error)?;
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(redirect_error(response.url(), status, response.headers()));
+    }
+    if status.is_success() {
+        let body = read_capped(&mut response, max_body).await?.ok_or_else(|| {
+            AgentTrustError::ResponseTooLarge {
+                endpoint: response.url().path().to_owned(),
+                limit: max_body,
+            }
+        })?;
+        Ok(Answer { body })
+    } else {
+        // An error body is only read for its message: its first bytes do.
+        let body = read_prefix(&mut response, MAX_ERROR_BODY).await;
+        Err(status_error(status, &body))
+    }
+}
+
 /// Reads a body of at most `limit` bytes, chunk by chunk, so an endless or
 /// huge answer costs no more than `limit` of memory; `None` when it is longer.
 async fn read_capped(
@@ -350,7 +384,7 @@ async fn read_capped(
 }
 
 /// The first `limit` bytes of a body (less when it is shorter or breaks off).
-async fn read_prefix(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while body.len() < limit {
         match response.chunk().await {

@@ -1,6 +1,7 @@
 //! Turning a Guardian answer (or the failure to get one) into a decision,
 //! and recording it: the call's span, its events, the client's counters.
 
+use futures_util::FutureExt as _;
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
@@ -242,18 +243,34 @@ pub(crate) struct CheckPolicy {
 ///
 /// The outcome is recorded on `span` (the call's), as an event for every
 /// decision but an allow, and in the client's counters.
-pub(crate) async fn decide(
+///
+/// Not `async fn`: the request is sent from here and the future holds only
+/// the exchange and what the answer's classification needs (see
+/// [`Transport::send_bytes`](crate::client::transport::Transport::send_bytes)).
+pub(crate) fn decide<'a>(
+    client: &'a AgentTrustClient,
+    tool: &'a str,
+    request: Vec<u8>,
+    policy: CheckPolicy,
+    span: &'a tracing::Span,
+) -> impl std::future::Future<Output = Result<Decision>> + Send + 'a {
+    let started = Instant::now();
+    client
+        .actions()
+        .check_encoded(request, policy.timeout)
+        .map(move |body| classify(client, tool, body, started, policy, span))
+}
+
+/// [`decide`]'s outcome from the answer's body (or the exchange's error),
+/// counted and recorded.
+fn classify(
     client: &AgentTrustClient,
     tool: &str,
-    request: Vec<u8>,
+    body: Result<bytes::Bytes>,
+    started: Instant,
     policy: CheckPolicy,
     span: &tracing::Span,
 ) -> Result<Decision> {
-    let started = Instant::now();
-    let body = client
-        .actions()
-        .check_encoded(request, policy.timeout)
-        .await;
     let outcome = match body {
         Err(error) => unanswered(error, policy),
         // The verdict borrows from the body, which lives in this arm.

@@ -223,14 +223,18 @@ impl AgentTrustGuard {
     }
 
     /// Asks the Guardian, recording into `span`; `overrides` are a tool's.
-    async fn decide_in(
-        &self,
-        span: &tracing::Span,
-        tool: &str,
+    /// The request is built with `span` entered and the exchange polled in
+    /// it, so the HTTP stack's own events belong to the call. Not `async
+    /// fn`, so the future does not also keep the arguments (see
+    /// [`decision::decide`]).
+    fn decide_in<'a>(
+        &'a self,
+        span: &'a tracing::Span,
+        tool: &'a str,
         summary: Option<&str>,
         effect: Option<&str>,
         overrides: Overrides,
-    ) -> Result<Decision> {
+    ) -> tracing::instrument::Instrumented<impl Future<Output = Result<Decision>> + Send + 'a> {
         use tracing::Instrument as _;
         let policy = CheckPolicy {
             fail_open: overrides.fail_open.unwrap_or(self.inner.fail_open),
@@ -239,9 +243,8 @@ impl AgentTrustGuard {
         };
         let effect = effect.or(self.inner.action_effect.as_deref());
         let request = self.inner.check_prefix.body(tool, effect, summary);
-        decision::decide(&self.inner.client, tool, request, policy, span)
-            .instrument(span.clone())
-            .await
+        let _entered = span.enter();
+        decision::decide(&self.inner.client, tool, request, policy, span).instrument(span.clone())
     }
 
     /// Checks a call and, when it may run, starts it: the [`Call`] carries
@@ -266,10 +269,11 @@ impl AgentTrustGuard {
             effect,
             overrides,
         };
-        waiting
-            .settle(decision, on_elevation)
-            .await?
-            .into_result()?;
+        match waiting.settle(decision, on_elevation) {
+            wait::Settled::Now(decision) => decision,
+            wait::Settled::Later(wait) => wait.await?,
+        }
+        .into_result()?;
         Ok(Call::new(self.clone(), tool, span))
     }
 
@@ -314,10 +318,11 @@ impl AgentTrustGuard {
             effect,
             overrides,
         };
-        waiting
-            .settle(decision, OnElevation::wait_at_most(max_wait))
-            .await?
-            .into_result()
+        let decision = match waiting.settle(decision, OnElevation::wait_at_most(max_wait)) {
+            wait::Settled::Now(decision) => decision,
+            wait::Settled::Later(wait) => wait.await?,
+        };
+        decision.into_result()
     }
 
     /// [`check_and_wait`](Self::check_and_wait) for synchronous code: blocks

@@ -5,7 +5,9 @@
 //! Nothing is spawned: the wait is part of the call's future (dropping it
 //! stops the polling) or, for sync code, of the blocking check.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
 use tracing::Span;
@@ -115,24 +117,26 @@ pub(crate) struct Waiting<'a> {
     pub(crate) overrides: Overrides,
 }
 
-impl Waiting<'_> {
+/// A decision settled: at once, or after the wait for an approval.
+pub(crate) enum Settled<'a> {
+    /// Nothing to wait for.
+    Now(Decision),
+    /// The wait, boxed: it holds a re-check and the approval polls (about
+    /// 1.6 KB) and would otherwise be part of every guarded call's check
+    /// future, which is moved to the heap at each call, so every call
+    /// would copy it although few calls wait.
+    Later(Pin<Box<dyn Future<Output = Result<Decision>> + Send + 'a>>),
+}
+
+impl<'a> Waiting<'a> {
     /// `decision`, or when it is an elevation and `on_elevation` waits, the
-    /// decision that follows the wait.
-    ///
-    /// The wait's future is boxed: it holds a re-check and the approval
-    /// polls (about 1.6 KB), and it would otherwise be part of every guarded
-    /// call's check future, which is moved to the heap at each call, so
-    /// every call would copy it although few calls wait.
-    pub(crate) async fn settle(
-        self,
-        decision: Decision,
-        on_elevation: OnElevation,
-    ) -> Result<Decision> {
+    /// wait whose outcome is the decision that follows.
+    pub(crate) fn settle(self, decision: Decision, on_elevation: OnElevation) -> Settled<'a> {
         match (&decision, on_elevation) {
             (Decision::ElevationRequired { .. }, OnElevation::Wait { max_wait }) => {
-                Box::pin(wait_for_approval(self, decision, max_wait)).await
+                Settled::Later(Box::pin(wait_for_approval(self, decision, max_wait)))
             }
-            _ => Ok(decision),
+            _ => Settled::Now(decision),
         }
     }
 }
