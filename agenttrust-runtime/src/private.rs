@@ -431,14 +431,16 @@ impl<T: ?Sized> FallbackToolName for &ToolNameProbe<T> {}
 
 #[cfg(test)]
 mod tests {
-    /// Every async guarded call moves its check future to the heap, so
-    /// what only an elevation wait needs stays out of it (boxed when a
-    /// wait starts): 1,456 bytes with the wait boxed, 2,696 without, on
-    /// the pinned toolchain.
+    /// Every async guarded call moves its check future to the heap, so it
+    /// is kept small: what only an elevation wait needs is boxed when a
+    /// wait starts (2,696 bytes with it inline), and the nested steps keep
+    /// no arguments they no longer need (1,456 bytes before that). Under
+    /// 1,024 bytes the allocation is one glibc serves from its per-thread
+    /// cache. 936 bytes on the pinned toolchain.
     #[test]
-    fn the_check_future_does_not_carry_the_elevation_wait() {
+    fn the_check_future_is_small() {
         let check = super::check(super::Tool::new("tool"), None);
         let size = std::mem::size_of_val(&check);
-        assert!(size < 2048, "the check future is {size} bytes");
+        assert!(size <= 1024, "the check future is {size} bytes");
     }
 }
