@@ -186,8 +186,9 @@ excess is telemetry, encoded into one
 buffer and sent off the caller's thread in batches that grow while calls stream in (100,000
 calls took {d['ours']['report_posts']} posts in run 2 and {d1['ours']['report_posts']} in run 1, instead of 10,000), and, for an async fn, the
 check's future, boxed at the first poll (it keeps that future's type out of every guarded fn's
-build; an elevation wait is boxed apart, only when one starts, so the common future stays
-small). `report()` never touches the network (the
+build; an elevation wait is boxed apart, only when one starts, and the request is built before
+the exchange's future, so the common future stays under 1 KiB, a size glibc serves from its
+per-thread cache; the runtime's test `the_check_future_is_small` holds it there). `report()` never touches the network (the
 official guard posts on the caller's thread every tenth call, its p90/p99), and it wakes the
 worker once per batch, not per call. With 1 ms of gateway latency every p50 ratio is within
 {100*max(abs(v['p50']-1) for k,v in g1.items() if '/floor' in k):.1f} % of the floor. At 0 ms with 1 task the caller waits on each round trip,
