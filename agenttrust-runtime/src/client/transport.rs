@@ -252,38 +252,26 @@ impl Transport {
         options: RequestOptions,
         headers: &[(&'static str, &str)],
     ) -> impl std::future::Future<Output = Result<Answer>> + Send + 'static {
-        let pending = self
-            .request(method, url, body, options, headers)
-            .map(reqwest::RequestBuilder::send);
-        exchange(pending, options.max_body)
-    }
-
-    /// The request [`send_bytes`](Self::send_bytes) sends.
-    fn request(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<Vec<u8>>,
-        options: RequestOptions,
-        headers: &[(&'static str, &str)],
-    ) -> Result<reqwest::RequestBuilder> {
-        let mut request = self.http()?.request(method, url);
-        for (name, value) in headers {
-            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                AgentTrustError::config(format!("`{name}` is not a valid header value"))
-            })?;
-            request = request.header(*name, value);
-        }
-        if let Some(key) = self.api_key_header.as_ref().filter(|_| options.with_key) {
-            request = request.header("X-API-Key", key.clone());
-        }
-        if let Some(timeout) = options.timeout {
-            request = request.timeout(timeout);
-        }
-        if let Some(bytes) = body {
-            request = request.body(bytes);
-        }
-        Ok(request)
+        let build = || -> Result<reqwest::RequestBuilder> {
+            let mut request = self.http()?.request(method, url);
+            for (name, value) in headers {
+                let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                    AgentTrustError::config(format!("`{name}` is not a valid header value"))
+                })?;
+                request = request.header(*name, value);
+            }
+            if let Some(key) = self.api_key_header.as_ref().filter(|_| options.with_key) {
+                request = request.header("X-API-Key", key.clone());
+            }
+            if let Some(timeout) = options.timeout {
+                request = request.timeout(timeout);
+            }
+            if let Some(bytes) = body {
+                request = request.body(bytes);
+            }
+            Ok(request)
+        };
+        exchange(build().map(reqwest::RequestBuilder::send), options.max_body)
     }
 
     /// Sends a request and decodes a 2xx body as `T`; an empty body decodes
