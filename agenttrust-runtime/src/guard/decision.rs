@@ -244,7 +244,7 @@ pub(crate) struct CheckPolicy {
 /// The outcome is recorded on `span` (the call's), as an event for every
 /// decision but an allow, and in the client's counters.
 ///
-/// Not `async fn`: the request is sent from here and the future holds only
+/// Not `async fn`: the request is built here and the future holds only
 /// the exchange and what the answer's classification needs (see
 /// [`Transport::send_bytes`](crate::client::transport::Transport::send_bytes)).
 pub(crate) fn decide<'a>(
