@@ -109,7 +109,7 @@ pub fn run_child(args: &[String]) {
         "floor_async_8_tasks" => {
             let http = crate::floor::client();
             let (url, key, body) = (Arc::new(check_url), Arc::new(key.clone()), Arc::new(body));
-            in_tasks(calls, move || {
+            in_tasks(calls, None, move || {
                 let (http, url, key, body) = (http.clone(), url.clone(), key.clone(), body.clone());
                 async move { crate::floor::call(&http, &url, &key, &body).await }
             });
@@ -118,37 +118,34 @@ pub fn run_child(args: &[String]) {
             let http = crate::floor::client();
             let reporter = Arc::new(reporter());
             let key = key.clone();
-            in_tasks(calls, move || {
+            in_tasks(calls, None, move || {
                 let started = std::time::Instant::now();
                 let request = crate::floor::post(&http, &check_url, &key, &body);
                 let reporter = reporter.clone();
                 async move { crate::floor::minimal_guard(request, started, &reporter).await }
             });
         }
-        "ours_async_8_tasks" => {
-            let runtime = runtime.clone();
-            in_tasks(calls, move || {
-                runtime.scope(async { crate::guarded_async().await.expect("allowed") })
-            });
-        }
+        "ours_async_8_tasks" => in_tasks(calls, Some(&runtime), || async {
+            crate::guarded_async().await.expect("allowed");
+        }),
         "ours_check_8_tasks" | "ours_check_report_8_tasks" => {
             let guard = runtime.guard().clone();
             let report = target == "ours_check_report_8_tasks";
-            in_tasks(calls, move || {
+            in_tasks(calls, None, move || {
                 crate::check_then_report(guard.clone(), report)
             });
         }
-        "yield_8_tasks" => in_tasks(calls, tokio::task::yield_now),
+        "yield_8_tasks" => in_tasks(calls, None, tokio::task::yield_now),
         "ours_report_8_tasks" => {
             let guard = runtime.guard().clone();
-            in_tasks(calls, move || {
+            in_tasks(calls, None, move || {
                 guard.report("bench_tool", true, 1);
                 tokio::task::yield_now()
             });
         }
         "reporting_floor_8_tasks" => {
             let reporter = Arc::new(reporter());
-            in_tasks(calls, move || {
+            in_tasks(calls, None, move || {
                 reporter.report();
                 tokio::task::yield_now()
             });
@@ -173,8 +170,9 @@ pub fn run_child(args: &[String]) {
 }
 
 /// `calls` calls of `call` spread over 8 tasks on a 2-worker runtime (the
-/// 8-task throughput row's shape, with a fixed count instead of a window).
-fn in_tasks<F, Fut>(calls: usize, call: F)
+/// 8-task throughput row's shape, with a fixed count instead of a window);
+/// with `scope`, each task runs in `scope.scope(..)`, as that row's do.
+fn in_tasks<F, Fut>(calls: usize, scope: Option<&Runtime>, call: F)
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -187,11 +185,15 @@ where
             .map(|task| {
                 let call = call.clone();
                 let share = calls / TASKS + usize::from(task < calls % TASKS);
-                tokio::spawn(async move {
+                let caller = async move {
                     for _ in 0..share {
                         call().await;
                     }
-                })
+                };
+                match scope {
+                    Some(runtime) => tokio::spawn(runtime.scope(caller)),
+                    None => tokio::spawn(caller),
+                }
             })
             .collect();
         for t in tasks {
