@@ -235,9 +235,10 @@ the same tasks with no report): ours takes {rep_ours:,.0f} instructions per repo
 {rep_runs('ours_report_less_yield')}), the reporting floor {rep_floor:,.0f} ({rep_runs('reporting_floor_less_yield')}; the tasks alone counted
 {rep_runs('yield_8_tasks')}, so a figure this small is within that noise), against {i['floor_async']:,.0f} for a whole bare call:
 the difference, {100*(rep_ours-rep_floor)/i['floor_async']:.1f} % of a call, is the queue (each event sent through a channel and
-moved into the worker's batch), the clock read for its timestamp, its encoding, and here
-`report()`'s copy of the tool name (the attribute passes a `'static` name and copies none),
-where the reporting floor appends the same pre-encoded bytes under a lock.
+moved into the worker's batch), the clock read for its timestamp and its encoding (a tool
+name of up to 24 bytes is kept inline in the event, a `'static` one by reference, so
+`report()` allocates nothing per call), where the reporting floor appends the same
+pre-encoded bytes under a lock.
 
 Instructions do not explain what remains at 8 tasks. The same runs also run the 8-task row's
 calls under callgrind's cache simulation (first-level caches of 32 KiB, 8-way, 64-byte lines,

@@ -6,13 +6,13 @@
 //! while keeping the events (D3), and flushes on a timer so nothing waits
 //! longer than the flush interval.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use compact_str::CompactString;
 use reqwest::Method;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Sleep;
@@ -210,8 +210,11 @@ pub(crate) struct Origin {
 /// are what a burst may leave queued.
 pub(crate) struct QueuedEvent {
     pub(crate) origin: Arc<Origin>,
-    pub(crate) tool_name: Cow<'static, str>,
-    pub(crate) error_type: Option<Cow<'static, str>>,
+    /// A `'static` name (the attribute's) is kept by reference; any other
+    /// up to 24 bytes inline, so a hand-written `report("tool", ..)` does
+    /// not allocate a copy that the worker's thread then frees.
+    pub(crate) tool_name: CompactString,
+    pub(crate) error_type: Option<CompactString>,
     pub(crate) duration_ms: u64,
     /// Milliseconds since the Unix epoch.
     pub(crate) at_ms: u64,
@@ -796,6 +799,47 @@ mod tests {
             "{wakes} wakes for {} batches",
             sizes.len()
         );
+    }
+
+    /// A reported name arrives as given, whether it is kept inline (up to
+    /// 24 bytes) or not, a two-byte character across that bound included,
+    /// and so does a failure's error type.
+    #[tokio::test]
+    async fn reported_names_arrive_as_given_short_or_long() {
+        let server = MockServer::start().await;
+        let client = client(&server, flushing_every(Duration::from_secs(60))).await;
+        let guard = AgentTrustGuard::builder(client.clone(), "agent").build();
+        let names = [
+            "t".to_owned(),
+            "x".repeat(24),
+            "x".repeat(25),
+            format!("{}é", "x".repeat(23)),
+            "a tool whose name is well over twenty-four bytes".to_owned(),
+        ];
+        for name in &names {
+            assert!(guard.report(name, true, 1));
+        }
+        let error_type = "std::io::Error, a type name over 24 bytes";
+        assert!(guard.report_failure(&names[0], 2, error_type));
+        assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
+        let events: Vec<serde_json::Value> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .flat_map(|r| {
+                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                body["events"].as_array().unwrap().clone()
+            })
+            .collect();
+        let received: Vec<&str> = events
+            .iter()
+            .map(|e| e["tool_name"].as_str().unwrap())
+            .collect();
+        let mut expected: Vec<&str> = names.iter().map(String::as_str).collect();
+        expected.push(&names[0]);
+        assert_eq!(received, expected);
+        assert_eq!(events[5]["error_type"], error_type);
     }
 
     /// The sizes of the reports that `reports` reports, one every

@@ -1,8 +1,9 @@
 //! What `#[guarded]` expansions call. Not a public API: names and shapes
 //! change with the macro, which is always the same version as this crate.
 
-use std::borrow::Cow;
 use std::fmt::Display;
+
+use compact_str::CompactString;
 
 use crate::error::{AgentTrustError, Result};
 pub use crate::guard::guarded::{Deferred, Guarded};
@@ -96,7 +97,7 @@ pub async fn check(tool: Tool, summary: Option<String>) -> Result<Call> {
     };
     rt.guard()
         .admit(
-            Cow::Borrowed(tool.name),
+            CompactString::const_new(tool.name),
             summary.as_deref(),
             tool.effect,
             overrides,

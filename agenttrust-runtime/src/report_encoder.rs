@@ -117,8 +117,9 @@ impl Clock {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
     use std::sync::Arc;
+
+    use compact_str::CompactString;
 
     use super::encode;
     use crate::api::telemetry::{event_type, rfc3339, ReportBody, TelemetryEvent};
@@ -127,8 +128,8 @@ mod tests {
     fn queued(origin: &Arc<Origin>, tool: &str, success: bool, at_ms: u64) -> QueuedEvent {
         QueuedEvent {
             origin: origin.clone(),
-            tool_name: Cow::Owned(tool.to_owned()),
-            error_type: (!success).then_some(Cow::Borrowed("io::Error")),
+            tool_name: CompactString::new(tool),
+            error_type: (!success).then_some(CompactString::const_new("io::Error")),
             duration_ms: at_ms % 977,
             at_ms,
             success,

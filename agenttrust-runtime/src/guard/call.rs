@@ -1,9 +1,9 @@
 //! One admitted call: its span, its clock, and the one report it owes.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::time::Instant;
 
+use compact_str::CompactString;
 use tracing::instrument::{Instrument, Instrumented};
 use tracing::span::EnteredSpan;
 use tracing::Span;
@@ -17,14 +17,14 @@ use crate::guard::{span, AgentTrustGuard};
 #[must_use]
 pub struct Call {
     guard: AgentTrustGuard,
-    name: Cow<'static, str>,
+    name: CompactString,
     span: Span,
     started: Instant,
     reported: bool,
 }
 
 impl Call {
-    pub(crate) fn new(guard: AgentTrustGuard, name: Cow<'static, str>, span: Span) -> Self {
+    pub(crate) fn new(guard: AgentTrustGuard, name: CompactString, span: Span) -> Self {
         Self {
             guard,
             name,
@@ -53,10 +53,10 @@ impl Call {
 
     /// Reports the body's outcome.
     pub fn finish_with(mut self, success: bool, error_type: Option<&'static str>) {
-        self.report(success, error_type.map(Cow::Borrowed));
+        self.report(success, error_type.map(CompactString::const_new));
     }
 
-    fn report(&mut self, success: bool, error_type: Option<Cow<'static, str>>) {
+    fn report(&mut self, success: bool, error_type: Option<CompactString>) {
         if std::mem::replace(&mut self.reported, true) {
             return;
         }
@@ -75,7 +75,7 @@ impl Drop for Call {
             } else {
                 "cancelled"
             };
-            self.report(false, Some(Cow::Borrowed(cause)));
+            self.report(false, Some(CompactString::const_new(cause)));
         }
     }
 }

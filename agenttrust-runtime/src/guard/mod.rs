@@ -12,10 +12,11 @@ pub use decision::Decision;
 pub use wait::{OnElevation, DEFAULT_MAX_ELEVATION_WAIT, FIRST_POLL_INTERVAL, MAX_POLL_INTERVAL};
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::future::Future;
+use compact_str::CompactString;
 
 use crate::api::actions::CheckPrefix;
 use crate::client::AgentTrustClient;
@@ -251,7 +252,7 @@ impl AgentTrustGuard {
     /// the span the body runs in and reports once.
     pub(crate) async fn admit(
         &self,
-        tool: Cow<'static, str>,
+        tool: CompactString,
         summary: Option<&str>,
         effect: Option<&str>,
         overrides: Overrides,
@@ -470,7 +471,7 @@ impl AgentTrustGuard {
         E: From<AgentTrustError>,
     {
         let summary = Some(summary).filter(|s| !s.is_empty());
-        let tool = Cow::Owned(tool.to_owned());
+        let tool = CompactString::new(tool);
         let call = self
             .admit(tool, summary, effect, Overrides::default())
             .await?;
@@ -532,7 +533,7 @@ impl AgentTrustGuard {
         E: From<AgentTrustError>,
     {
         let summary = Some(summary).filter(|s| !s.is_empty());
-        let tool = Cow::Owned(tool.to_owned());
+        let tool = CompactString::new(tool);
         let call = crate::blocking::run(self.admit(tool, summary, effect, Overrides::default()))?;
         let running = call.enter();
         let result = body();
@@ -581,21 +582,21 @@ impl AgentTrustGuard {
     /// Returns `false` when the event was dropped (queue full), which is
     /// also counted in [`TelemetryStats::dropped`](crate::TelemetryStats).
     pub fn report(&self, tool: &str, success: bool, duration_ms: u64) -> bool {
-        self.enqueue(Cow::Owned(tool.to_owned()), success, duration_ms, None)
+        self.enqueue(CompactString::new(tool), success, duration_ms, None)
     }
 
     /// Reports a failed call with the error's type name (never its message).
     pub fn report_failure(&self, tool: &str, duration_ms: u64, error_type: &str) -> bool {
-        let error_type = Some(Cow::Owned(error_type.to_owned()));
-        self.enqueue(Cow::Owned(tool.to_owned()), false, duration_ms, error_type)
+        let error_type = Some(CompactString::new(error_type));
+        self.enqueue(CompactString::new(tool), false, duration_ms, error_type)
     }
 
     pub(crate) fn enqueue(
         &self,
-        tool: Cow<'static, str>,
+        tool: CompactString,
         success: bool,
         duration_ms: u64,
-        error_type: Option<Cow<'static, str>>,
+        error_type: Option<CompactString>,
     ) -> bool {
         self.inner.client.enqueue(QueuedEvent {
             origin: self.inner.origin.clone(),

@@ -1,10 +1,10 @@
 //! The other direction: tools our agent calls on external MCP servers,
 //! checked by the Guardian before rmcp forwards them.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use compact_str::CompactString;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::{Peer, ServiceError};
 use rmcp::RoleClient;
@@ -321,7 +321,7 @@ impl GuardedClient {
                     .unwrap_or(self.inner.unannotated)
             }
         };
-        let checked = Cow::Owned(self.checked_name(&params.name));
+        let checked = CompactString::from(self.checked_name(&params.name));
         let admitted = self
             .inner
             .guard
