@@ -29,9 +29,10 @@ pub const MAX_BATCH: usize = 10;
 /// The default bound of undelivered events: 2^20 (1,048,576), so a burst of
 /// a million reports is kept whole even when the worker sends nothing
 /// during it. An event takes about [`QUEUED_EVENT_BYTES`] bytes while queued
-/// (plus its tool name when that is not `'static`) and about 114 bytes of
-/// memory with the channel's overhead (the benchmark measured +108.8 MiB for
-/// 1,000,000 queued events), so a full queue holds about 114 MiB.
+/// (plus its tool name when that is neither `'static` nor within 24 bytes)
+/// and about 114 bytes of memory with the channel's overhead (the benchmark
+/// measured +108.8 MiB for 1,000,000 queued events), so a full queue holds
+/// about 114 MiB.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// What a queued event costs in memory, not counting a tool name or error
