@@ -57,14 +57,19 @@ bu=r2['telemetry_burst']['runs']
 b1,b2,bd=bu['100000'],bu['1000000'],bu['queued_gateway_down']
 c=r2['compile_cost']; c1=r1['compile_cost']; ds=c['debug_seconds']; ra=c['rustc']; ri=ra['instructions']; rr=ra['ratios']; FN=c['functions']
 nm_plain=ds['guarded_without_manifest']/ds['plain']; nm_instr=ds['guarded_without_manifest']/ds['tracing_instrument']
-if nm_plain<=2.0 and nm_instr<=1/3:
-    manifest_verdict="so the manifest is what the two compile bounds miss by"
-elif nm_instr<=1/3 and nm_plain<=2.05:
-    manifest_verdict=(f"so without the manifest the bound against `#[tracing::instrument]` would hold and "
-        f"guarded ÷ plain would sit at its bound ({nm_plain:.2f} against 2.0): the manifest is most of what the two miss by")
-elif nm_instr<=1/3:
-    manifest_verdict=(f"so without the manifest the bound against `#[tracing::instrument]` would hold and "
-        f"guarded ÷ plain would still miss its bound ({nm_plain:.2f} against 2.0; the guard's own part, "
+# The verdict holds for both runs: run 1's ratios as its table row gives them.
+ds1=c1['debug_seconds']
+nm_plain_1=c1['ratio_guarded_without_manifest_to_plain']; nm_instr_1=ds1['guarded_without_manifest']/ds1['tracing_instrument']
+worst_plain=max(nm_plain,nm_plain_1); worst_instr=max(nm_instr,nm_instr_1)
+both_plain=f"{nm_plain:.2f}, run 1 {nm_plain_1:.2f}, against 2.0"
+if worst_plain<=2.0 and worst_instr<=1/3:
+    manifest_verdict="so in both runs the manifest is what the two compile bounds miss by"
+elif worst_instr<=1/3 and worst_plain<=2.05:
+    manifest_verdict=(f"so without the manifest the bound against `#[tracing::instrument]` would hold in both runs and "
+        f"guarded ÷ plain would sit at its bound ({both_plain}): the manifest is most of what the two miss by")
+elif worst_instr<=1/3:
+    manifest_verdict=(f"so without the manifest the bound against `#[tracing::instrument]` would hold in both runs and "
+        f"guarded ÷ plain would still miss its bound ({both_plain}; the guard's own part, "
         f"not only the manifest)")
 else:
     manifest_verdict="so even without the manifest the bounds would not hold"
