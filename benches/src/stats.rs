@@ -225,6 +225,7 @@ pub fn print_decomposition(by_callers: &Value) {
             ("check + report", "ours_check_report_to_floor_async"),
             ("reporting floor", "floor_async_reporting_to_floor_async"),
             ("minimal guard", "floor_async_minimal_guard_to_floor_async"),
+            ("guarded call", "ours_async_to_floor_async"),
         ] {
             let mut r = rounds(name);
             r.sort_by(f64::total_cmp);
