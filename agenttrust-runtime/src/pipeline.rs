@@ -702,8 +702,8 @@ mod tests {
             .unwrap()
     }
 
-    /// The number of events in each report the server received, in order.
-    async fn batch_sizes(server: &MockServer) -> Vec<usize> {
+    /// The events of each report the server received, in order.
+    async fn received_reports(server: &MockServer) -> Vec<Vec<serde_json::Value>> {
         server
             .received_requests()
             .await
@@ -711,8 +711,17 @@ mod tests {
             .iter()
             .map(|r| {
                 let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-                body["events"].as_array().unwrap().len()
+                body["events"].as_array().unwrap().clone()
             })
+            .collect()
+    }
+
+    /// The number of events in each report the server received, in order.
+    async fn batch_sizes(server: &MockServer) -> Vec<usize> {
+        received_reports(server)
+            .await
+            .iter()
+            .map(Vec::len)
             .collect()
     }
 
@@ -823,15 +832,10 @@ mod tests {
         let error_type = "std::io::Error, a type name over 24 bytes";
         assert!(guard.report_failure(&names[0], 2, error_type));
         assert!(client.flush(Duration::from_secs(10)).await.is_delivered());
-        let events: Vec<serde_json::Value> = server
-            .received_requests()
+        let events: Vec<serde_json::Value> = received_reports(&server)
             .await
-            .unwrap()
-            .iter()
-            .flat_map(|r| {
-                let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-                body["events"].as_array().unwrap().clone()
-            })
+            .into_iter()
+            .flatten()
             .collect();
         let received: Vec<&str> = events
             .iter()
