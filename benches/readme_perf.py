@@ -247,7 +247,7 @@ the same tasks with no report): ours takes {rep_ours:,.0f} instructions per repo
 {rep_runs('yield_8_tasks')}, so a figure this small is within that noise), against {i['floor_async']:,.0f} for a whole bare call:
 the difference, {100*(rep_ours-rep_floor)/i['floor_async']:.1f} % of a call, is the queue (each event sent through a channel and
 moved into the worker's batch), the clock read for its timestamp and its encoding (a tool
-name of up to 24 bytes is kept inline in the event, a `'static` one by reference, so
+name of up to 24 bytes is kept inline in the event, a longer `'static` one by reference, so
 `report()` allocates nothing per call), where the reporting floor appends the same
 pre-encoded bytes under a lock.
 

@@ -211,9 +211,10 @@ pub(crate) struct Origin {
 /// are what a burst may leave queued.
 pub(crate) struct QueuedEvent {
     pub(crate) origin: Arc<Origin>,
-    /// A `'static` name (the attribute's) is kept by reference; any other
-    /// up to 24 bytes inline, so a hand-written `report("tool", ..)` does
-    /// not allocate a copy that the worker's thread then frees.
+    /// A name of up to 24 bytes is kept inline, a longer `'static` one (the
+    /// attribute's) by reference, so neither the attribute nor a
+    /// hand-written `report("tool", ..)` allocates a copy that the worker's
+    /// thread then frees.
     pub(crate) tool_name: CompactString,
     pub(crate) error_type: Option<CompactString>,
     pub(crate) duration_ms: u64,
