@@ -185,15 +185,11 @@ where
             .map(|task| {
                 let call = call.clone();
                 let share = calls / TASKS + usize::from(task < calls % TASKS);
-                let caller = async move {
+                crate::spawn_caller(scope, async move {
                     for _ in 0..share {
                         call().await;
                     }
-                };
-                match scope {
-                    Some(runtime) => tokio::spawn(runtime.scope(caller)),
-                    None => tokio::spawn(caller),
-                }
+                })
             })
             .collect();
         for t in tasks {

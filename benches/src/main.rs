@@ -487,16 +487,12 @@ where
         let tasks: Vec<_> = (0..callers)
             .map(|_| {
                 let (call, window) = (call.clone(), window.clone());
-                let caller = async move {
+                spawn_caller(scope, async move {
                     call().await;
                     while window.tick() {
                         call().await;
                     }
-                };
-                match scope {
-                    Some(runtime) => tokio::spawn(runtime.scope(caller)),
-                    None => tokio::spawn(caller),
-                }
+                })
             })
             .collect();
         for t in tasks {
@@ -504,6 +500,17 @@ where
         }
     });
     window.rate()
+}
+
+/// Spawns one caller task's loop, inside `scope.scope(..)` when given.
+fn spawn_caller<F>(scope: Option<&Runtime>, caller: F) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    match scope {
+        Some(runtime) => tokio::spawn(runtime.scope(caller)),
+        None => tokio::spawn(caller),
+    }
 }
 
 /// Calls per second of `callers` threads running `call` in a loop.
