@@ -82,6 +82,7 @@ rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_asyn
 rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 G=1e9
 inv_cost=ri['plain_with_manifest_entries']-ri['plain']; linkme_cost=ri['plain_with_linkme_entries']-ri['plain']
+bare_cost=ri['plain_with_bare_statics']-ri['plain']
 registry_verdict=("So `linkme` would not make the manifest cheaper." if linkme_cost>=inv_cost
     else f"So `linkme` would make the manifest {100*(1-linkme_cost/inv_cost):.0f} % cheaper.")
 # The decomposition: each part's ratio per run and caller count.
@@ -285,9 +286,12 @@ the entry the attribute registers and no guard: {inv_cost/G:.2f} G more than pla
 entry; `inventory::submit!` makes a static, a constructor function and its `.init_array`
 entry, each type-checked, const-evaluated or borrow-checked, and compiled), and the same
 entries in a `linkme` distributed slice, the other maintained registry over link sections:
-{linkme_cost/G:.2f} G ({linkme_cost/FN/1e6:.1f} M per entry). {registry_verdict} Only a hand-written registry
-(a bare `#[used]` static in a link section per fn, what these crates exist to do portably)
-would cost much less. Of the guard itself, the attribute's own run (the proc macro,
+{linkme_cost/G:.2f} G ({linkme_cost/FN/1e6:.1f} M per entry). {registry_verdict} The same entries as bare `#[used]`
+statics that nothing collects cost {bare_cost/G:.2f} G ({bare_cost/FN/1e6:.1f} M per entry): the entry's data is
+{100*bare_cost/inv_cost:.0f} % of an `inventory` entry, the registry's machinery the other {100*(1-bare_cost/inv_cost):.0f} %. Only a hand-written
+registry (such a static in a link section per fn, collected by symbols the linker defines, what
+these crates exist to do portably on every platform) would come near that, and this project
+writes nothing by hand that a maintained crate does. Of the guard itself, the attribute's own run (the proc macro,
 which a debug build compiles unoptimized, as here) is {ra['guarded_attribute_expansion']/G:.2f} G ({ra['guarded_attribute_expansion']/FN/1e6:.1f} M per fn; it keeps a
 function's body as tokens and parses only the signature, so this does not grow with the
 body); the {FN//2} sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking`

@@ -15,11 +15,13 @@
 //! only the generated crate is instrumented): instruction counts do not
 //! move with the machine's load, so they show where the build time goes;
 //! two more variants, each half (sync, async) guarded alone, split the
-//! guard's cost between them; two more register a manifest entry per plain
-//! fn without the guard, once the way the attribute does (`inventory`) and
-//! once through `linkme`, so the manifest's cost is measured alone and
-//! against the other maintained registry; and the guarded build's profile
-//! gives the attribute's own share (the proc macro's run).
+//! guard's cost between them; three more follow each plain fn with its
+//! manifest entry and no guard: registered the way the attribute does
+//! (`inventory`), through `linkme`, and as a bare `#[used]` static that no
+//! registry collects, so the manifest's cost is measured alone, against the
+//! other maintained registry, and split into the entry's data and the
+//! registry's own machinery; and the guarded build's profile gives the
+//! attribute's own share (the proc macro's run).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,6 +55,9 @@ enum Registry {
     Inventory,
     /// The same entry in a `linkme` distributed slice.
     Linkme,
+    /// The same entry as a bare `#[used]` static, collected by nothing:
+    /// what the entry's data costs without a registry's machinery.
+    BareStatic,
 }
 
 const fn variant(
@@ -99,10 +104,12 @@ const HALVES: [Variant; 2] = [
 ];
 
 /// Counted under callgrind only: the manifest without the guard, as the
-/// attribute registers it and through the other maintained registry.
-const REGISTRIES: [Variant; 2] = [
+/// attribute registers it, through the other maintained registry, and as
+/// the entries' data alone.
+const REGISTRIES: [Variant; 3] = [
     registered("plain_with_manifest_entries", Registry::Inventory),
     registered("plain_with_linkme_entries", Registry::Linkme),
+    registered("plain_with_bare_statics", Registry::BareStatic),
 ];
 
 /// Half sync, half async functions, under the variant's attributes.
@@ -142,16 +149,18 @@ fn registration(registry: Registry, i: usize) -> String {
          function: \"tool_{i}\", module_path: ::core::module_path!(), file: ::core::file!(), \
          line: ::core::line!(),"
     );
-    match registry {
-        Registry::None => String::new(),
+    let attribute = match registry {
+        Registry::None => return String::new(),
         Registry::Inventory => {
-            format!("agenttrust_runtime::__private::register_tool! {{ {info} }}\n")
+            return format!("agenttrust_runtime::__private::register_tool! {{ {info} }}\n");
         }
-        Registry::Linkme => format!(
-            "#[linkme::distributed_slice(TOOLS)]\n\
-             static TOOL_{i}: agenttrust_runtime::ToolInfo = agenttrust_runtime::ToolInfo {{ {info} }};\n"
-        ),
-    }
+        Registry::Linkme => "#[linkme::distributed_slice(TOOLS)]",
+        Registry::BareStatic => "#[used]",
+    };
+    format!(
+        "{attribute}\n\
+         static TOOL_{i}: agenttrust_runtime::ToolInfo = agenttrust_runtime::ToolInfo {{ {info} }};\n"
+    )
 }
 
 fn cargo_toml(runtime: &Path, variant: &Variant) -> String {
