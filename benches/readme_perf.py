@@ -294,9 +294,10 @@ these crates exist to do portably on every platform) would come near that, and t
 writes nothing by hand that a maintained crate does. Of the guard itself, the attribute's own run (the proc macro,
 which a debug build compiles unoptimized, as here) is {ra['guarded_attribute_expansion']/G:.2f} G ({ra['guarded_attribute_expansion']/FN/1e6:.1f} M per fn; it keeps a
 function's body as tokens and parses only the signature, so this does not grow with the
-body); the {FN//2} sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each a call of the non-generic `__private::start_blocking`
-and its body in a closure called at once, so no generic runtime function is compiled per
-fn; the {FN//2} async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
+body); the {FN//2} sync fns add {(ri['guarded_sync_half_without_manifest']-ri['plain'])/G:.2f} G, each one call of `__private::run_sync`, generic over
+the return type only (one instance for all of them here), with the body's closure passed as a
+trait object, so no landing pad of the guard's is in a fn's own code and the only generic
+code compiled per fn is the closure's adapter; the {FN//2} async fns add {(ri['guarded_async_half_without_manifest']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
 wall-clock ratios ({c['ratio_guarded_to_plain']:.2f} × plain, {c['ratio_guarded_to_tracing_instrument']:.3f} of `#[tracing::instrument]`) move much less than the
 instructions, because most instructions saved in this issue were the code generator's, which
 runs on both cores, while the proc macro, name resolution, type checking and borrow checking

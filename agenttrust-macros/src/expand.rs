@@ -159,12 +159,11 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             let steps = if matches!(shape, Shape::Async) {
                 guarded_async(annotation, body_after(&function, TokenStream::new()))
             } else {
-                // The body runs in a closure called at once (so its
-                // `return` and `?` stay its own), typed with the fn's
-                // return type (so `?` knows what it converts into), that
-                // spends a `Once` (so it is `FnOnce` and may return borrows
-                // of its arguments), inside the span `start_blocking`
-                // entered: no generic runtime fn is compiled per guarded fn.
+                // The body runs in a closure (so its `return` and `?` stay
+                // its own), typed with the fn's return type (so `?` knows
+                // what it converts into), that spends a `Once` (so it is
+                // `FnOnce` and may return borrows of its arguments), inside
+                // the call's span.
                 let closure_output = match &function.sig.output {
                     ReturnType::Type(_, ty) => {
                         let ty = closure_output(ty);
@@ -174,12 +173,34 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                 };
                 let once = local("__agenttrust_once");
                 let body = body_after(&function, quote!(#krate::__private::Once::spend(#once);));
-                let check = quote!(#krate::__private::start_blocking(#tool, #summary_value));
-                let run_body = quote! {{
+                let closure = quote! {{
                     let #once = #krate::__private::Once;
-                    (move || #closure_output #body)()
+                    move || #closure_output #body
                 }};
-                guarded(check, None, run_body)
+                if judged_by_returns {
+                    // The common case: the fn is one call of `run_sync`,
+                    // generic over the return type only, which takes the
+                    // body as a trait object; so what holds the call across
+                    // the body, and drops it on a panic, is compiled once per
+                    // return type, not as landing pads in every guarded fn
+                    // (whose only generic instance is the body's `Body`).
+                    quote! {
+                        #returns
+                        #summary_let
+                        #krate::__private::run_sync(
+                            #tool,
+                            #summary_value,
+                            #returns_local,
+                            &mut #krate::__private::Body(::core::option::Option::Some(#closure)),
+                        )
+                    }
+                } else {
+                    // `on_deny` / `success_if`: the non-generic
+                    // `start_blocking` checks and enters the span, and the
+                    // closure is called at once.
+                    let check = quote!(#krate::__private::start_blocking(#tool, #summary_value));
+                    guarded(check, None, quote!((#closure)()))
+                }
             };
             emit(&function, quote!(#(#inner_attrs)* #register #steps))
         }

@@ -107,13 +107,66 @@ pub async fn check(tool: Tool, summary: Option<String>) -> Result<Call> {
 
 /// The check of a sync guarded function, then the call's span entered for
 /// its body: blocks the calling thread, never panics inside a tokio runtime.
-/// Everything before the body that does not depend on the body's type, so
-/// the expansion around the body stays small.
+/// [`run_sync`]'s first step, and the expansion's own with `on_deny` or
+/// `success_if`.
 ///
 /// # Errors
 /// As [`check`].
 pub fn start_blocking(tool: Tool, summary: Option<String>) -> Result<Running> {
     crate::blocking::run(check(tool, summary)).map(Call::enter)
+}
+
+/// A sync guarded fn with the default options (no `on_deny`, no
+/// `success_if`): the check, the body in the call's span, the report by
+/// `returns`, or the denial through `returns`.
+///
+/// Generic over the return type only: the body comes as `&mut dyn
+/// CallOnce<R>`, so what holds the call across the body (and drops it on a
+/// panic, reporting the panic) is compiled once per return type here, not
+/// in every guarded fn, whose own code is then this one call.
+pub fn run_sync<R>(
+    tool: Tool,
+    summary: Option<String>,
+    returns: Returns<R>,
+    body: &mut dyn CallOnce<R>,
+) -> R {
+    let running = match start_blocking(tool, summary) {
+        Ok(running) => running,
+        Err(error) => return returns.deny(error),
+    };
+    match body.call_once() {
+        Some(result) => {
+            returns.finish_running(running, &result);
+            result
+        }
+        // Only a body already spent (which no expansion passes) gets here;
+        // the dropped `running` reports the call as not completed.
+        None => returns.deny(AgentTrustError::Config {
+            message: "a guarded fn's body was passed to run_sync after it ran".to_owned(),
+        }),
+    }
+}
+
+/// A body [`run_sync`] calls once, through a trait object.
+pub trait CallOnce<R> {
+    /// Runs the body, or returns `None` when it ran already.
+    fn call_once(&mut self) -> Option<R>;
+}
+
+/// A sync guarded fn's body closure, for [`run_sync`]. Built with the
+/// tuple constructor, so the expansion calls no generic fn to make it.
+pub struct Body<F>(pub Option<F>);
+
+impl<R, F: FnOnce() -> R> CallOnce<R> for Body<F> {
+    // `Option::map` with a closure would be two more generic instances
+    // compiled per guarded fn.
+    #[allow(clippy::manual_map)]
+    fn call_once(&mut self) -> Option<R> {
+        match self.0.take() {
+            Some(body) => Some(body()),
+            None => None,
+        }
+    }
 }
 
 /// Moved into a sync guarded fn's body closure, so the compiler infers
