@@ -20,10 +20,7 @@ fn local(name: &str) -> Ident {
 }
 
 pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> TokenStream {
-    let krate = args
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::agenttrust_runtime));
+    let krate = args.krate.clone().unwrap_or_else(default_crate);
     let ret_span = match &function.sig.output {
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => function.sig.ident.span(),
@@ -41,8 +38,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         (_, ReturnType::Default) => None,
     };
     let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
-    let deny = deny_return(args, &krate);
-    let finish = finish_call(args, &krate, matches!(shape, Shape::Sync));
+    let sync = matches!(shape, Shape::Sync);
     let (call, result, error) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
@@ -61,8 +57,12 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         }
         None => (TokenStream::new(), summary),
     };
-    // Check, run the body once (`run_body` yields its value), report, return it.
+    // Check, run the body once (`run_body` yields its value), report, return
+    // it: the form of `on_deny` / `success_if` (made only for them: fewer
+    // tokens built per fn in the common case).
     let guarded = |check: TokenStream, annotation: Option<TokenStream>, run_body: TokenStream| {
+        let deny = deny_return(args, &krate);
+        let finish = finish_call(args, &krate, sync);
         quote! {
             #returns
             #summary_let
@@ -75,7 +75,6 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             #result
         }
     };
-    let check_async = quote!(#krate::__private::check(#tool, #summary_value).await);
     // The common case of an async fn (no `on_deny`, no `success_if`): the
     // return type's `Returns` both denies and judges, so one await of
     // `Guarded` checks, runs the body in the call's span and reports (fewer
@@ -85,7 +84,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
         if !judged_by_returns {
             return guarded(
-                check_async.clone(),
+                quote!(#krate::__private::check(#tool, #summary_value).await),
                 annotation,
                 quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
             );
@@ -148,9 +147,13 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             // captures every lifetime in scope, elided ones included, as
             // the `async fn` did, whatever the caller's edition.
             let at = Span::call_site().located_at(ret_span);
-            function.sig.output = syn::parse_quote_spanned! {at=>
-                -> impl ::core::future::Future<Output = #output>
-            };
+            // Tokens, not a parsed type: the signature is only printed.
+            function.sig.output = ReturnType::Type(
+                syn::Token![->](at),
+                Box::new(syn::Type::Verbatim(quote_spanned! {at=>
+                    impl ::core::future::Future<Output = #output>
+                })),
+            );
             emit(&function, quote!(#inner_attrs #register #steps))
         }
         Shape::Async | Shape::Sync => {
@@ -218,6 +221,15 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             let inner_attrs = &function.inner_attrs;
             emit(&function, quote!(#(#inner_attrs)* #register #(#stmts)*))
         }
+    }
+}
+
+/// `::agenttrust_runtime`, built rather than parsed (once per guarded fn).
+fn default_crate() -> Path {
+    let name = Ident::new("agenttrust_runtime", Span::call_site());
+    Path {
+        leading_colon: Some(syn::Token![::](Span::call_site())),
+        segments: std::iter::once(syn::PathSegment::from(name)).collect(),
     }
 }
 
