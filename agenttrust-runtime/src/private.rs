@@ -170,8 +170,8 @@ impl<R, F: FnOnce() -> R> CallOnce<R> for Body<F> {
 }
 
 /// Moved into a sync guarded fn's body closure, so the compiler infers
-/// that closure as `FnOnce` (it is called once, at once) and its body may
-/// return borrows of the arguments it captured, as the fn's own body could.
+/// that closure as `FnOnce` (it is called once) and its body may return
+/// borrows of the arguments it captured, as the fn's own body could.
 #[derive(Debug)]
 pub struct Once;
 
