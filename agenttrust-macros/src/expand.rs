@@ -234,31 +234,33 @@ fn default_crate() -> Path {
 }
 
 /// The manifest entry, registered at compile time (an item inside the
-/// body, so the output stays one function item).
+/// body, so the output stays one function item): the part of the runtime's
+/// `ToolEntry` layout this attribute knows (name, effect, function, each
+/// length-prefixed), then the fn's line; `register_tool!` adds the rest.
 fn registration(function: &Function, args: &Args, krate: &Path) -> TokenStream {
     let ident = function.sig.ident.to_string();
-    let function_name = ident.strip_prefix("r#").unwrap_or(&ident).to_owned();
-    let (name, name_is_path) = match &args.name {
-        Some(ToolName::Literal(lit)) => (lit.value(), false),
-        Some(ToolName::Path(path)) => (path.to_token_stream().to_string().replace(' ', ""), true),
-        None if is_trait_call(function) => ("Tool::NAME".to_owned(), true),
-        None => (function_name.clone(), false),
+    let function_name = ident.strip_prefix("r#").unwrap_or(&ident);
+    let (kind, name) = match &args.name {
+        Some(ToolName::Literal(lit)) => ('n', lit.value()),
+        Some(ToolName::Path(path)) => ('p', path.to_token_stream().to_string().replace(' ', "")),
+        None if is_trait_call(function) => ('p', "Tool::NAME".to_owned()),
+        None => ('n', function_name.to_owned()),
     };
-    let effect = match &args.effect {
-        Some(lit) => quote!(::core::option::Option::Some(#lit)),
-        None => quote!(::core::option::Option::None),
-    };
+    let effect = args
+        .effect
+        .as_ref()
+        .map(syn::LitStr::value)
+        .unwrap_or_default();
+    let head = format!(
+        "{kind}{}:{name}{}:{effect}{}:{function_name}",
+        name.len(),
+        effect.len(),
+        function_name.len()
+    );
     let span = function.sig.ident.span();
+    let head = syn::LitStr::new(&head, span);
     quote_spanned! {span=>
-        #krate::__private::register_tool! {
-            name: #name,
-            name_is_path: #name_is_path,
-            effect: #effect,
-            function: #function_name,
-            module_path: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-        }
+        #krate::__private::register_tool!(#head, ::core::line!());
     }
 }
 

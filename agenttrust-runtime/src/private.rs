@@ -418,16 +418,22 @@ pub fn on_deny<R: FromOnDeny<V>, V>(value: V) -> R {
 }
 
 pub use crate::error::AgentTrustError as Error;
-pub use crate::manifest::ToolInfo;
+pub use crate::manifest::ToolEntry;
 pub use inventory;
 
-/// Registers one guarded fn's manifest entry (feature `manifest`).
+/// Registers one guarded fn's manifest entry (feature `manifest`): the
+/// attribute's part of the [`ToolEntry`] layout, then the fn's line (the
+/// attribute's `line!()`: here it would name the outermost macro's line).
 #[cfg(feature = "manifest")]
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __agenttrust_register_tool {
-    ($($info:tt)*) => {
-        $crate::__private::inventory::submit! { $crate::__private::ToolInfo { $($info)* } }
+    ($head:literal, $($line:tt)*) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::ToolEntry(::core::concat!(
+                $head, ::core::module_path!(), "\0", ::core::file!(), "\0", $($line)*
+            ))
+        }
     };
 }
 
@@ -436,7 +442,7 @@ macro_rules! __agenttrust_register_tool {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __agenttrust_register_tool {
-    ($($info:tt)*) => {};
+    ($($entry:tt)*) => {};
 }
 
 pub use crate::__agenttrust_register_tool as register_tool;

@@ -27,6 +27,14 @@ fn sync_free(x: u32) -> Result<u32, ToolError> {
     Ok(x + 1)
 }
 
+/// A name that holds what the manifest's entry layout frames (`:`, digits,
+/// NUL) and more: it is listed as written.
+#[allow(dead_code)]
+#[guarded(name = "odd 4:name\x001\u{2713}\"")]
+fn oddly_named() -> Result<(), ToolError> {
+    Ok(())
+}
+
 #[guarded(effect = "mutating", name = "async_renamed", summary = format!("x={x}"))]
 pub async fn async_free(x: u32) -> Result<u32, ToolError> {
     Ok(x * 2)
@@ -573,6 +581,8 @@ fn every_guarded_fn_in_this_file_is_in_the_manifest_once_with_its_effect() {
         ("async_renamed", Some("mutating"))
     );
     assert!(agenttrust_runtime::tool_capabilities().contains(&"tool:async_renamed".to_owned()));
+    let odd = here.iter().find(|t| t.function == "oddly_named").unwrap();
+    assert_eq!((odd.name, odd.effect), ("odd 4:name\x001\u{2713}\"", None));
 }
 
 /// An `async fn` guarded with the default options is still lazy: making

@@ -122,7 +122,7 @@ fn source(variant: &Variant, round: usize) -> String {
     if variant.registry == Registry::Linkme {
         src.push_str(
             "#[linkme::distributed_slice]\n\
-             pub static TOOLS: [agenttrust_runtime::ToolInfo];\n",
+             pub static TOOLS: [&'static str];\n",
         );
     }
     for i in 0..FUNCTIONS {
@@ -141,26 +141,35 @@ fn source(variant: &Variant, round: usize) -> String {
     src
 }
 
-/// Fn `i`'s manifest entry, registered by hand (the fields the attribute
-/// fills in for `tool_{i}`).
+/// Fn `i`'s manifest entry, registered by hand: the attribute's part of
+/// the entry for `tool_{i}`, completed by `register_tool!`, or written out
+/// whole for the other registries.
 fn registration(registry: Registry, i: usize) -> String {
-    let info = format!(
-        "name: \"tool_{i}\", name_is_path: false, effect: ::core::option::Option::Some(\"read\"), \
-         function: \"tool_{i}\", module_path: ::core::module_path!(), file: ::core::file!(), \
-         line: ::core::line!(),"
-    );
-    let attribute = match registry {
-        Registry::None => return String::new(),
-        Registry::Inventory => {
-            return format!("agenttrust_runtime::__private::register_tool! {{ {info} }}\n");
-        }
-        Registry::Linkme => "#[linkme::distributed_slice(TOOLS)]",
-        Registry::BareStatic => "#[used]",
+    let static_entry = |attribute: &str| {
+        format!(
+            "{attribute}\n\
+             static TOOL_{i}: &str = ::core::concat!(\"{}\", ::core::module_path!(), \"\\0\", \
+             ::core::file!(), \"\\0\", ::core::line!());\n",
+            entry_head(i)
+        )
     };
-    format!(
-        "{attribute}\n\
-         static TOOL_{i}: agenttrust_runtime::ToolInfo = agenttrust_runtime::ToolInfo {{ {info} }};\n"
-    )
+    match registry {
+        Registry::None => String::new(),
+        Registry::Inventory => format!(
+            "agenttrust_runtime::__private::register_tool!(\"{}\", ::core::line!());\n",
+            entry_head(i)
+        ),
+        Registry::Linkme => static_entry("#[linkme::distributed_slice(TOOLS)]"),
+        Registry::BareStatic => static_entry("#[used]"),
+    }
+}
+
+/// What `#[guarded(effect = "read")]` writes at the start of `tool_{i}`'s
+/// entry (the runtime's `ToolEntry` layout: kind, then name, effect and
+/// function, each length-prefixed).
+fn entry_head(i: usize) -> String {
+    let name = format!("tool_{i}");
+    format!("n{len}:{name}4:read{len}:{name}", len = name.len())
 }
 
 fn cargo_toml(runtime: &Path, variant: &Variant) -> String {
@@ -408,7 +417,31 @@ pub fn measure(quick: bool, with_instructions: bool) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::inclusive_in;
+    use super::{entry_head, inclusive_in};
+
+    use agenttrust_runtime::{guarded, AgentTrustError};
+
+    #[allow(dead_code)] // only its manifest entry is read
+    #[guarded(effect = "read")]
+    fn tool_8(x: u32) -> Result<u32, AgentTrustError> {
+        Ok(x + 8)
+    }
+
+    // The entry the variants without the attribute write for `tool_8`,
+    // beside the attribute's own: both must list the same tool.
+    agenttrust_runtime::__private::register_tool!("n6:tool_84:read6:tool_8", ::core::line!());
+
+    #[test]
+    fn the_hand_written_entries_are_the_attributes() {
+        assert_eq!(entry_head(8), "n6:tool_84:read6:tool_8");
+        let entries: Vec<_> = agenttrust_runtime::tools()
+            .into_iter()
+            .filter(|t| t.function == "tool_8")
+            .map(|t| (t.name, t.name_is_path, t.effect, t.module_path))
+            .collect();
+        let one = ("tool_8", false, Some("read"), module_path!());
+        assert_eq!(entries, [one, one]);
+    }
 
     #[test]
     fn reads_one_functions_inclusive_count() {
