@@ -159,8 +159,11 @@ pub struct Body<F>(pub Option<F>);
 
 impl<R, F: FnOnce() -> R> CallOnce<R> for Body<F> {
     // `Option::map` with a closure would be two more generic instances
-    // compiled per guarded fn.
+    // compiled per guarded fn; `inline(always)` makes this one cheaper to
+    // compile even in a debug build (measured: 0.2 M fewer rustc
+    // instructions per sync guarded fn, in code generation).
     #[allow(clippy::manual_map)]
+    #[inline(always)]
     fn call_once(&mut self) -> Option<R> {
         match self.0.take() {
             Some(body) => Some(body()),
