@@ -136,7 +136,7 @@ pub use integrations::rmcp;
 /// - `enforce = true | false`: per-tool override of the runtime's
 ///   `block_on_deny`. `false` monitors the tool: it runs whatever the
 ///   Guardian says, and a denial is recorded as
-///   [`Decision::WouldBlock`](crate::Decision::WouldBlock) (span, event,
+///   [`Decision::WouldBlock`] (span, event,
 ///   [`stats`](crate::AgentTrustClient::stats)), for rolling out one tool at
 ///   a time.
 /// - `on_elevation = "error" | "wait"`: per-tool override of the runtime's

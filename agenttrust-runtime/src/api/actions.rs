@@ -206,7 +206,8 @@ pub struct ActionCheckResult {
     pub approval_id: Option<String>,
 }
 
-/// Decoded as a [`Verdict`], the one definition of the answer's shape.
+// Decoded as a `Verdict`, the one definition of the answer's shape (a
+// comment, not docs: `Verdict` is private).
 impl<'de> Deserialize<'de> for ActionCheckResult {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         <Verdict<'de> as Deserialize>::deserialize(deserializer).map(Verdict::into_owned)
