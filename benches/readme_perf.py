@@ -107,12 +107,14 @@ guarded_gap=100*(mean(parts[1][1])-mean(guarded))
 # (minimal_gap) read below the minimal guard; negative: above it.
 cr_gap=100*(mean(minimal)-mean(parts[1][1]))
 minimal_gap=100*(mean(minimal)-mean(guarded))
+# Each ends where the sentence on the guarded call against check() then
+# report() goes on ("between the guarded call and ...").
 if minimal_gap>0:
     memory_verdict=(f"So the {minimal_gap:.1f} points the guarded call reads below the\n"
-                    "minimal guard are most likely memory traffic, not work.")
+                    "minimal guard are most likely memory traffic, not work. The same holds")
 else:
     memory_verdict=(f"The guarded call reads {-minimal_gap:.1f} points above the minimal guard here, so\n"
-                    "that memory traffic is within this machine's noise.")
+                    "that memory traffic is within this machine's noise. Memory traffic, not work, is also most of what lies")
 busy=minimal8+minimal64
 # Instructions per report, from each decomposition run's callgrind counts.
 reports=[d['telemetry_instructions_per_report'] for d in decomp_files]
@@ -283,7 +285,7 @@ write misses), and the whole guarded call {cmiss(OA)-cmiss(MG):,.0f} more ({cmis
 check's code path (the guard, the decision, the request and answer, each an async state
 machine nested in the next) is longer in bytes than the minimal guard's few lines, and its
 future larger, written on every call; with 8 tasks and the telemetry worker interleaved on one
-CPU little of either stays in a 32 KiB cache between calls. {memory_verdict} The same holds between the guarded call
+CPU little of either stays in a 32 KiB cache between calls. {memory_verdict} between the guarded call
 and `check()` then `report()` ({abs(guarded_gap):.1f} points apart in the decomposition's rounds): the guarded
 call executes {cmed(OA,'Ir')-cmed(CR,'Ir'):,.0f} more instructions and misses {cmiss(OA)-cmiss(CR):,.0f} more times per call, for the
 check's future boxed at the first poll, the body's span entered and its duration timed, the call's
