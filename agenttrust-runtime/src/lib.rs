@@ -38,6 +38,7 @@ mod effect;
 mod error;
 mod guard;
 mod integrations;
+#[cfg(feature = "manifest")]
 mod manifest;
 mod pipeline;
 mod report_encoder;
@@ -68,6 +69,7 @@ pub use guard::{
     AgentTrustGuard, AgentTrustGuardBuilder, OnElevation, DEFAULT_MAX_ELEVATION_WAIT,
     FIRST_POLL_INTERVAL, MAX_POLL_INTERVAL,
 };
+#[cfg(feature = "manifest")]
 pub use manifest::{tool_capabilities, tools, ToolInfo};
 pub use pipeline::{
     FlushOutcome, TelemetryConfig, TelemetryStats, DEFAULT_BACKLOG_BATCH, DEFAULT_CAPACITY,

@@ -1,12 +1,13 @@
-//! The tool manifest: every `#[guarded]` function registers its name,
-//! effect and location at compile time (collected by `inventory`), so a
-//! program can list what it guards, and prove it to a security team.
+//! The tool manifest (feature `manifest`): every `#[guarded]` function
+//! registers its name, effect and location at compile time (collected by
+//! `inventory`), so a program can list what it guards, and prove it to a
+//! security team.
 
 use std::sync::OnceLock;
 
 use serde::Serialize;
 
-/// One guarded function, as its attribute declared it.
+/// One guarded function, as its attribute declared it (feature `manifest`).
 ///
 /// ```
 /// for tool in agenttrust_runtime::tools() {
@@ -103,7 +104,8 @@ fn decoded() -> &'static [ToolInfo] {
 }
 
 /// Every guarded function linked into this program, sorted by module and
-/// function name (empty when the `manifest` feature is off).
+/// function name (feature `manifest`: without it this fn does not exist,
+/// rather than return an empty list).
 ///
 /// ```
 /// let manifest = serde_json::to_string_pretty(&agenttrust_runtime::tools()).unwrap();
@@ -116,7 +118,8 @@ pub fn tools() -> Vec<&'static ToolInfo> {
 /// The capabilities an agent needs to run every guarded tool of this
 /// program, one `tool:<name>` per tool name (for a gateway policy that maps
 /// each tool to such a capability), sorted and without duplicates. Tools
-/// named by a constant path are left out: their names are not known here.
+/// named by a constant path are left out: their names are not known here
+/// (feature `manifest`).
 ///
 /// ```
 /// use agenttrust_runtime::api::agents::CreateAgentRequest;

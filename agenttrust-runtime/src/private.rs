@@ -421,7 +421,9 @@ pub fn on_deny<R: FromOnDeny<V>, V>(value: V) -> R {
 }
 
 pub use crate::error::AgentTrustError as Error;
+#[cfg(feature = "manifest")]
 pub use crate::manifest::ToolEntry;
+#[cfg(feature = "manifest")]
 pub use inventory;
 
 /// Registers one guarded fn's manifest entry (feature `manifest`): the

@@ -554,6 +554,7 @@ async fn rt_flush() -> bool {
         .is_delivered()
 }
 
+#[cfg(feature = "manifest")]
 #[test]
 fn every_guarded_fn_in_this_file_is_in_the_manifest_once_with_its_effect() {
     let source = include_str!("guarded_shapes.rs");
