@@ -1,13 +1,13 @@
 //! Build time of a crate of 300 small functions: with `#[guarded]` (the
-//! runtime's `manifest` feature on, and off), with `#[tracing::instrument]`,
-//! and with no attribute. Dependencies are built once and shared; what is
+//! runtime's defaults, and with its opt-in `manifest` feature), with
+//! `#[tracing::instrument]`, and with no attribute. Dependencies are built once and shared; what is
 //! timed is a debug rebuild of the generated crate only, in interleaved
 //! rounds (each round builds every variant, starting at another one), and
 //! the ratios are medians of the per-round ratios.
 //!
 //! Incremental compilation is off for these builds (`CARGO_INCREMENTAL=0`):
 //! with it, a variant built right after one with the same source (guarded
-//! with the manifest on, then off) reused the other's work and looked
+//! with the manifest, then without) reused the other's work and looked
 //! several times cheaper than it is. Each build compiles the whole crate.
 //!
 //! With `--compile-instructions`, each variant is also built once with
@@ -36,13 +36,13 @@ const FUNCTIONS: usize = 300;
 const GUARDED: &str = "#[guarded(effect = \"read\")]\n";
 
 /// One generated crate: the attribute on its sync and on its async fns,
-/// whether the runtime's default features (the manifest) are on, and a
-/// manifest entry registered by hand after each fn.
+/// whether the runtime's `manifest` feature is on, and a manifest entry
+/// registered by hand after each fn.
 struct Variant {
     name: &'static str,
     sync_attr: &'static str,
     async_attr: &'static str,
-    default_features: bool,
+    manifest: bool,
     registry: Registry,
 }
 
@@ -64,43 +64,46 @@ const fn variant(
     name: &'static str,
     sync_attr: &'static str,
     async_attr: &'static str,
-    default_features: bool,
+    manifest: bool,
 ) -> Variant {
     Variant {
         name,
         sync_attr,
         async_attr,
-        default_features,
+        manifest,
         registry: Registry::None,
     }
 }
 
-/// Plain fns, each followed by a manifest entry registered by `registry`.
+/// Plain fns, each followed by a manifest entry registered by `registry`
+/// (through the runtime's `register_tool!` for `inventory`, which needs
+/// the `manifest` feature).
 const fn registered(name: &'static str, registry: Registry) -> Variant {
     Variant {
         registry,
-        ..variant(name, "", "", true)
+        ..variant(name, "", "", matches!(registry, Registry::Inventory))
     }
 }
 
-/// The timed variants (`plain` first: the ratios' base).
+/// The timed variants (`plain` first: the ratios' base). `guarded` is the
+/// runtime's defaults, what the targets measure.
 const VARIANTS: [Variant; 4] = [
-    variant("plain", "", "", true),
+    variant("plain", "", "", false),
     variant(
         "tracing_instrument",
         "#[tracing::instrument]\n",
         "#[tracing::instrument]\n",
-        true,
+        false,
     ),
-    variant("guarded", GUARDED, GUARDED, true),
-    variant("guarded_without_manifest", GUARDED, GUARDED, false),
+    variant("guarded", GUARDED, GUARDED, false),
+    variant("guarded_with_manifest", GUARDED, GUARDED, true),
 ];
 
-/// Counted under callgrind only: each half guarded alone (manifest off),
+/// Counted under callgrind only: each half guarded alone (no manifest),
 /// so the profile splits the guard's cost between sync and async fns.
 const HALVES: [Variant; 2] = [
-    variant("guarded_sync_half_without_manifest", GUARDED, "", false),
-    variant("guarded_async_half_without_manifest", "", GUARDED, false),
+    variant("guarded_sync_half", GUARDED, "", false),
+    variant("guarded_async_half", "", GUARDED, false),
 ];
 
 /// Counted under callgrind only: the manifest without the guard, as the
@@ -173,7 +176,11 @@ fn entry_head(i: usize) -> String {
 }
 
 fn cargo_toml(runtime: &Path, variant: &Variant) -> String {
-    let default_features = variant.default_features;
+    let features = if variant.manifest {
+        "[\"manifest\"]"
+    } else {
+        "[]"
+    };
     let linkme = if variant.registry == Registry::Linkme {
         "linkme = \"0.3\"\n"
     } else {
@@ -182,7 +189,7 @@ fn cargo_toml(runtime: &Path, variant: &Variant) -> String {
     format!(
         "[package]\nname = \"compile-cost\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
          [workspace]\n\n[dependencies]\n\
-         agenttrust-runtime = {{ path = {:?}, default-features = {default_features} }}\n\
+         agenttrust-runtime = {{ path = {:?}, features = {features} }}\n\
          tracing = \"0.1\"\n{linkme}",
         runtime.display().to_string()
     )
@@ -398,7 +405,7 @@ pub fn measure(quick: bool, with_instructions: bool) -> Value {
         |a: usize, b: usize| median(times[a].iter().zip(&times[b]).map(|(x, y)| x / y).collect());
     out.insert("ratio_guarded_to_plain".to_owned(), json!(paired(2, 0)));
     out.insert(
-        "ratio_guarded_without_manifest_to_plain".to_owned(),
+        "ratio_guarded_with_manifest_to_plain".to_owned(),
         json!(paired(3, 0)),
     );
     out.insert(
@@ -408,6 +415,10 @@ pub fn measure(quick: bool, with_instructions: bool) -> Value {
     out.insert(
         "ratio_guarded_to_tracing_instrument".to_owned(),
         json!(paired(2, 1)),
+    );
+    out.insert(
+        "ratio_guarded_with_manifest_to_tracing_instrument".to_owned(),
+        json!(paired(3, 1)),
     );
     if with_instructions {
         out.insert("rustc".to_owned(), instructions(&root, &runtime));

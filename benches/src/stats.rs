@@ -185,12 +185,14 @@ pub fn print_table(results: &Value) {
             println!("{variant:<26} {:>7.3} s", secs.as_f64().unwrap_or(f64::NAN));
         }
         println!(
-            "ratios: guarded/plain {:.2}, guarded without manifest/plain {:.2}, \
-             #[tracing::instrument]/plain {:.2}, guarded/#[tracing::instrument] {:.2}",
+            "ratios: guarded/plain {:.2}, guarded with manifest/plain {:.2}, \
+             #[tracing::instrument]/plain {:.2}, guarded/#[tracing::instrument] {:.3}, \
+             guarded with manifest/#[tracing::instrument] {:.3}",
             get(c, &["ratio_guarded_to_plain"]),
-            get(c, &["ratio_guarded_without_manifest_to_plain"]),
+            get(c, &["ratio_guarded_with_manifest_to_plain"]),
             get(c, &["ratio_tracing_instrument_to_plain"]),
             get(c, &["ratio_guarded_to_tracing_instrument"]),
+            get(c, &["ratio_guarded_with_manifest_to_tracing_instrument"]),
         );
         if let Some(counts) = c["rustc"]["instructions"].as_object() {
             println!("rustc instructions (callgrind, one build each):");

@@ -97,6 +97,8 @@ const TARGETS: &[Target] = &[
         at_most: true,
         bound: 1.10,
     },
+    // Guarded with the runtime's defaults; the opt-in `manifest` feature's
+    // cost is in the JSON beside it (`guarded_with_manifest`).
     Target {
         name: "compile cost: debug rebuild, guarded ÷ plain",
         path: &["compile_cost", "ratio_guarded_to_plain"],
