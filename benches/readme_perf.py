@@ -56,12 +56,14 @@ d=r2['gateway_latency_0ms']['delivery']; d1=r1['gateway_latency_0ms']['delivery'
 bu=r2['telemetry_burst']['runs']
 b1,b2,bd=bu['100000'],bu['1000000'],bu['queued_gateway_down']
 c=r2['compile_cost']; c1=r1['compile_cost']; ds=c['debug_seconds']; ds1=c1['debug_seconds']; ra=c['rustc']; ri=ra['instructions']; rr=ra['ratios']; FN=c['functions']
+# A compile ratio in run 1 and run 2.
+def both(key): return c1[key], c[key]
 # The opt-in manifest's share, and whether the compile bounds would hold with it on in both
 # runs (paired per round, as the targets).
-mf_plain=[c['ratio_guarded_with_manifest_to_plain'],c1['ratio_guarded_with_manifest_to_plain']]
-mf_instr=[c['ratio_guarded_with_manifest_to_tracing_instrument'],c1['ratio_guarded_with_manifest_to_tracing_instrument']]
-mf_pair=(f"guarded with it ÷ plain {mf_plain[0]:.2f} (run 1: {mf_plain[1]:.2f}), ÷ `#[tracing::instrument]` "
-    f"{mf_instr[0]:.3f} (run 1: {mf_instr[1]:.3f}), paired per round")
+mf_plain=both('ratio_guarded_with_manifest_to_plain')
+mf_instr=both('ratio_guarded_with_manifest_to_tracing_instrument')
+mf_pair=(f"guarded with it ÷ plain {mf_plain[1]:.2f} (run 1: {mf_plain[0]:.2f}), ÷ `#[tracing::instrument]` "
+    f"{mf_instr[1]:.3f} (run 1: {mf_instr[0]:.3f}), paired per round")
 if max(mf_plain)<=2.0 and max(mf_instr)<=1/3:
     manifest_verdict=f"{mf_pair}: within both compile bounds even with it"
 elif max(mf_instr)<=1/3:
@@ -71,7 +73,7 @@ else:
 
 # Guarded ÷ plain at the runtime's defaults, in both runs: whether it held, and how far the
 # plain build alone moved between them.
-gp=[c1['ratio_guarded_to_plain'],c['ratio_guarded_to_plain']]
+gp=both('ratio_guarded_to_plain')
 gp_runs=f"{gp[0]:.2f} in run 1 and {gp[1]:.2f} in run 2"
 if max(gp)<=2.0:
     plain_verdict=f"Guarded ÷ plain read {gp_runs}: within its bound in both."
@@ -192,7 +194,7 @@ within a block):
 | burst of 100,000 `report()` calls | {b1['stored_by_gateway']:,} received by the gateway; enqueued in {b1['enqueue_secs']:.2f} s, delivered {b1['drain_secs']-b1['enqueue_secs']:.2f} s after; peak RSS +{b1['peak_rss_mib']-b1['baseline_rss_mib']:.1f} MiB |
 | burst of 1,000,000 `report()` calls | {b2['stored_by_gateway']:,} received by the gateway, {b2['dropped']} dropped; enqueued in {b2['enqueue_secs']:.2f} s, delivered in {b2['drain_secs']:.2f} s; peak RSS +{b2['peak_rss_mib']-b2['baseline_rss_mib']:.1f} MiB |
 | 1,000,000 reports queued, gateway down | all kept ({bd['dropped']} dropped); +{bd['peak_rss_mib']-bd['baseline_rss_mib']:.1f} MiB, so a full queue (2^20 events, 80-byte entries) costs about {(bd['peak_rss_mib']-bd['baseline_rss_mib'])*1048576/1e6:.0f} MiB |
-| debug build of 300 small fns | plain {ds['plain']:.2f} s, `#[guarded]` {ds['guarded']:.2f} s ({ds['guarded_with_manifest']:.2f} s with the opt-in `manifest` feature), `#[tracing::instrument]` {ds['tracing_instrument']:.2f} s: guarded ÷ plain {c['ratio_guarded_to_plain']:.2f} (run 1: {c1['ratio_guarded_to_plain']:.2f}), ÷ instrument {c['ratio_guarded_to_tracing_instrument']:.3f} (run 1: {c1['ratio_guarded_to_tracing_instrument']:.3f}); with the manifest {mf_plain[0]:.2f} (run 1: {mf_plain[1]:.2f}) and {mf_instr[0]:.3f} (run 1: {mf_instr[1]:.3f}) |
+| debug build of 300 small fns | plain {ds['plain']:.2f} s, `#[guarded]` {ds['guarded']:.2f} s ({ds['guarded_with_manifest']:.2f} s with the opt-in `manifest` feature), `#[tracing::instrument]` {ds['tracing_instrument']:.2f} s: guarded ÷ plain {c['ratio_guarded_to_plain']:.2f} (run 1: {c1['ratio_guarded_to_plain']:.2f}), ÷ instrument {c['ratio_guarded_to_tracing_instrument']:.3f} (run 1: {c1['ratio_guarded_to_tracing_instrument']:.3f}); with the manifest {mf_plain[1]:.2f} (run 1: {mf_plain[0]:.2f}) and {mf_instr[1]:.3f} (run 1: {mf_instr[0]:.3f}) |
 | rustc's instructions for that build (callgrind) | plain {ri['plain']/G:.3f} G, `#[guarded]` {ri['guarded']/G:.3f} G ({rr['guarded_to_plain']:.2f} ×; {ri['guarded_with_manifest']/G:.3f} G, {rr['guarded_with_manifest_to_plain']:.2f} ×, with `manifest`), `#[tracing::instrument]` {ri['tracing_instrument']/G:.3f} G ({rr['tracing_instrument_to_plain']:.2f} ×): guarded ÷ instrument {ri['guarded']/ri['tracing_instrument']:.2f} |
 
 What tracing and the counters cost, from the same run (the async call at 0 ms gateway latency,
