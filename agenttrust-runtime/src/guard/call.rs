@@ -1,6 +1,7 @@
 //! One admitted call: its span, its clock, and the one report it owes.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
 use compact_str::CompactString;
@@ -8,7 +9,7 @@ use tracing::instrument::{Instrument, Instrumented};
 use tracing::span::EnteredSpan;
 use tracing::Span;
 
-use crate::guard::{span, AgentTrustGuard};
+use crate::guard::{span, ReportSink};
 
 /// A call the Guardian admitted. The body runs inside its span
 /// ([`instrument_body`](Self::instrument_body), or [`Running`] for a sync
@@ -16,7 +17,7 @@ use crate::guard::{span, AgentTrustGuard};
 /// the body panicked or the future was dropped, from `Drop`.
 #[must_use]
 pub struct Call {
-    guard: AgentTrustGuard,
+    sink: Arc<dyn ReportSink>,
     name: CompactString,
     span: Span,
     started: Instant,
@@ -24,9 +25,9 @@ pub struct Call {
 }
 
 impl Call {
-    pub(crate) fn new(guard: AgentTrustGuard, name: CompactString, span: Span) -> Self {
+    pub(crate) fn new(sink: Arc<dyn ReportSink>, name: CompactString, span: Span) -> Self {
         Self {
-            guard,
+            sink,
             name,
             span,
             started: Instant::now(),
@@ -63,7 +64,7 @@ impl Call {
         let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span::record_outcome(&self.span, duration_ms, success, error_type.as_deref());
         let name = std::mem::take(&mut self.name);
-        self.guard.enqueue(name, success, duration_ms, error_type);
+        self.sink.enqueue(name, success, duration_ms, error_type);
     }
 }
 

@@ -64,6 +64,43 @@ struct GuardInner {
     on_elevation: OnElevation,
 }
 
+/// Where an admitted [`Call`] sends its one report: the guard's state,
+/// behind a trait object. A `Call` lives in code compiled in the user's
+/// crate (a guarded fn's future, `run_sync`), and the debug info of every
+/// type there is written out field by field, so a `Call` holding the
+/// guard itself would describe the whole client (reqwest, hyper, tower,
+/// the telemetry pipeline) in each crate with a guarded fn; the trait
+/// object stops that description at one pointer.
+pub(crate) trait ReportSink: Send + Sync {
+    /// Enqueues one call's report (see [`AgentTrustGuard::report`]).
+    fn enqueue(
+        &self,
+        tool: CompactString,
+        success: bool,
+        duration_ms: u64,
+        error_type: Option<CompactString>,
+    ) -> bool;
+}
+
+impl ReportSink for GuardInner {
+    fn enqueue(
+        &self,
+        tool: CompactString,
+        success: bool,
+        duration_ms: u64,
+        error_type: Option<CompactString>,
+    ) -> bool {
+        self.client.enqueue(QueuedEvent {
+            origin: self.origin.clone(),
+            tool_name: tool,
+            error_type,
+            duration_ms,
+            at_ms: QueuedEvent::now_ms(),
+            success,
+        })
+    }
+}
+
 impl std::fmt::Debug for AgentTrustGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AgentTrustGuard")
@@ -275,7 +312,7 @@ impl AgentTrustGuard {
             wait::Settled::Later(wait) => wait.await?,
         }
         .into_result()?;
-        Ok(Call::new(self.clone(), tool, span))
+        Ok(Call::new(self.inner.clone(), tool, span))
     }
 
     /// [`check_with_effect`](Self::check_with_effect), waiting up to
@@ -598,14 +635,7 @@ impl AgentTrustGuard {
         duration_ms: u64,
         error_type: Option<CompactString>,
     ) -> bool {
-        self.inner.client.enqueue(QueuedEvent {
-            origin: self.inner.origin.clone(),
-            tool_name: tool,
-            error_type,
-            duration_ms,
-            at_ms: QueuedEvent::now_ms(),
-            success,
-        })
+        self.inner.enqueue(tool, success, duration_ms, error_type)
     }
 
     /// Waits until every event reported before this call is delivered, or
