@@ -37,7 +37,8 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         (_, ReturnType::Type(_, ty)) => Some(ty.clone()),
         (_, ReturnType::Default) => None,
     };
-    let returns = returns_witness(args, &krate, ret_span, value_type.as_deref());
+    let witness = returns_witness(args, &krate, ret_span, value_type.as_deref());
+    let returns = witness.statement();
     let sync = matches!(shape, Shape::Sync);
     let (call, result, error) = (
         local("__agenttrust_call"),
@@ -79,7 +80,6 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     // return type's `Returns` both denies and judges, so one await of
     // `Guarded` checks, runs the body in the call's span and reports (fewer
     // awaits in the fn's own state machine build faster).
-    let returns_local = local("__agenttrust_returns");
     let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
     let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
         if !judged_by_returns {
@@ -89,16 +89,17 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                 quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
             );
         }
+        let guarded = witness.call(
+            &krate,
+            ret_span,
+            GUARDED,
+            quote!(#tool, #summary_value,),
+            quote!(async move #body),
+        );
         quote! {
             #returns
             #summary_let
-            let #result #annotation = #krate::__private::Guarded::new(
-                #tool,
-                #summary_value,
-                #returns_local,
-                async move #body,
-            )
-            .await;
+            let #result #annotation = #guarded.await;
             #result
         }
     };
@@ -117,14 +118,13 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             // block, which rustc's `unused_braces` reports on the user's
             // braces when the body fits on one line.
             let body = body_after(&function, moved_in);
-            let future = quote! {
-                #krate::__private::Guarded::new(
-                    #tool,
-                    #summary_value,
-                    #returns_local,
-                    async move #body,
-                )
-            };
+            let future = witness.call(
+                &krate,
+                ret_span,
+                GUARDED,
+                quote!(#tool, #summary_value,),
+                quote!(async move #body),
+            );
             // A summary reads the arguments before the body takes them, at
             // the first poll (as in an `async fn`): `Deferred` runs this
             // closure then, and its statement ends before any await.
@@ -186,16 +186,24 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                     // body as a trait object; so what holds the call across
                     // the body, and drops it on a panic, is compiled once per
                     // return type, not as landing pads in every guarded fn
-                    // (whose only generic instance is the body's `Body`).
+                    // (whose only generic instance is the body's
+                    // `Option<closure>`).
+                    let run_sync = witness.call(
+                        &krate,
+                        ret_span,
+                        RUN_SYNC,
+                        quote!(#tool, #summary_value,),
+                        body_argument(
+                            quote!(&mut ::core::option::Option::Some),
+                            proc_macro2::Delimiter::Parenthesis,
+                            closure,
+                            ret_span,
+                        ),
+                    );
                     quote! {
                         #returns
                         #summary_let
-                        #krate::__private::run_sync(
-                            #tool,
-                            #summary_value,
-                            #returns_local,
-                            &mut #krate::__private::Body(::core::option::Option::Some(#closure)),
-                        )
+                        #run_sync
                     }
                 } else {
                     // `on_deny` / `success_if`: the non-generic
@@ -289,10 +297,10 @@ fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
     };
     // Only what the attribute set: fewer tokens and paths for the
     // compiler to expand and resolve per fn.
-    let mut tool = quote!(#krate::__private::Tool::new(#name));
-    if let Some(lit) = &args.effect {
-        tool.extend(quote!(.effect(#lit)));
-    }
+    let mut tool = match &args.effect {
+        Some(lit) => quote!(#krate::__private::Tool::with_effect(#name, #lit)),
+        None => quote!(#krate::__private::Tool::new(#name)),
+    };
     if let Some(lit) = &args.fail_open {
         tool.extend(quote!(.fail_open(#lit)));
     }
@@ -318,9 +326,90 @@ fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
     tool
 }
 
-/// `let returns = returns();`: the one place the return type must be able
-/// to carry a denial (or, with `on_deny`, to tell success), spanned on the
-/// user's return type so that is where a mismatch is reported, once.
+/// Where the return type's rules come from, checked in one place, spanned
+/// on the user's return type so that is where a mismatch is reported, once.
+enum Witness {
+    /// The common case: the runtime fn the expansion calls (`run_sync`,
+    /// `Guarded::new`) bounds `R: GuardedReturn` itself, so no value is made
+    /// in the fn (fewer generic calls and locals to compile per fn).
+    InCall,
+    /// `let returns = returns()` (or `outcome_of()` with `on_deny`), made
+    /// first: a return type whose `Ok` value may report failure in band,
+    /// or `on_deny`; passed on by name.
+    Let(TokenStream),
+    /// `on_deny` with `success_if`: both rules are the user's.
+    Unneeded,
+}
+
+impl Witness {
+    /// The statement that makes the value, if any.
+    fn statement(&self) -> TokenStream {
+        match self {
+            Witness::Let(statement) => statement.clone(),
+            Witness::InCall | Witness::Unneeded => TokenStream::new(),
+        }
+    }
+
+    /// `#krate::__private::#in_call(#leading #last)`, the call's path and
+    /// parentheses spanned on the return type (where rustc then reports an
+    /// unmet bound), or `#krate::__private::#with(#leading returns, #last)`.
+    fn call(
+        &self,
+        krate: &Path,
+        ret_span: Span,
+        (in_call, with): (&str, &str),
+        leading: TokenStream,
+        last: TokenStream,
+    ) -> TokenStream {
+        let path = |name: &str| {
+            let segments = name
+                .split("::")
+                .map(|segment| Ident::new(segment, Span::call_site()));
+            quote!(#krate::__private #(::#segments)*)
+        };
+        match self {
+            Witness::InCall => {
+                let path = respan(path(in_call), ret_span);
+                let mut args = proc_macro2::Group::new(
+                    proc_macro2::Delimiter::Parenthesis,
+                    quote!(#leading #last),
+                );
+                args.set_span(ret_span);
+                quote!(#path #args)
+            }
+            // (`Unneeded` never gets here: only the default options,
+            // judged by the return type, call these fns.)
+            Witness::Let(_) | Witness::Unneeded => {
+                let path = path(with);
+                let returns = local("__agenttrust_returns");
+                quote!(#path(#leading #returns, #last))
+            }
+        }
+    }
+}
+
+/// The body as a [`Witness::call`]'s last argument: `#head` and the
+/// delimiters around `body` spanned on the return type. rustc reports an
+/// unmet bound of the call on the argument whose type holds the bound's
+/// type parameter, so the bound's error lands on the user's return type.
+fn body_argument(
+    head: TokenStream,
+    delimiter: proc_macro2::Delimiter,
+    body: TokenStream,
+    ret_span: Span,
+) -> TokenStream {
+    let mut group = proc_macro2::Group::new(delimiter, body);
+    group.set_span(ret_span);
+    let head = respan(head, ret_span);
+    quote!(#head #group)
+}
+
+/// The runtime fns a [`Witness`] call names: bounding the return type
+/// itself, and taking its `Returns`.
+const GUARDED: (&str, &str) = ("Guarded::new", "Guarded::with_returns");
+const RUN_SYNC: (&str, &str) = ("run_sync", "run_sync_with");
+
+/// How the return type is judged (see [`Witness`]).
 ///
 /// When the return type can be spelled in the body and its `Ok` type may
 /// report failure in band (rmcp's `CallToolResult` with `is_error`, a
@@ -331,7 +420,7 @@ fn returns_witness(
     krate: &Path,
     ret_span: Span,
     value_type: Option<&syn::Type>,
-) -> TokenStream {
+) -> Witness {
     let returns = local("__agenttrust_returns");
     let krate = respan(krate.to_token_stream(), ret_span);
     let in_band = match value_type {
@@ -345,13 +434,14 @@ fn returns_witness(
         _ => TokenStream::new(),
     };
     match (&args.on_deny, &args.success_if) {
-        (None, _) => {
-            quote_spanned!(ret_span=> let #returns = #krate::__private::returns() #in_band;)
-        }
-        (Some(_), None) => {
-            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of() #in_band;)
-        }
-        (Some(_), Some(_)) => TokenStream::new(),
+        (None, None) if in_band.is_empty() => Witness::InCall,
+        (None, _) => Witness::Let(
+            quote_spanned!(ret_span=> let #returns = #krate::__private::returns() #in_band;),
+        ),
+        (Some(_), None) => Witness::Let(
+            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of() #in_band;),
+        ),
+        (Some(_), Some(_)) => Witness::Unneeded,
     }
 }
 

@@ -40,6 +40,12 @@ impl Tool {
         }
     }
 
+    /// A tool named `name` with the effect hint `effect` (one call: what
+    /// most attributes set).
+    pub const fn with_effect(name: &'static str, effect: &'static str) -> Self {
+        Self::new(name).effect(effect)
+    }
+
     /// With the effect hint `effect`.
     #[must_use]
     pub const fn effect(mut self, effect: &'static str) -> Self {
@@ -118,13 +124,25 @@ pub fn start_blocking(tool: Tool, summary: Option<String>) -> Result<Running> {
 
 /// A sync guarded fn with the default options (no `on_deny`, no
 /// `success_if`): the check, the body in the call's span, the report by
-/// `returns`, or the denial through `returns`.
+/// `R`'s own success rule, or the denial as `R`.
 ///
 /// Generic over the return type only: the body comes as `&mut dyn
 /// CallOnce<R>`, so what holds the call across the body (and drops it on a
 /// panic, reporting the panic) is compiled once per return type here, not
-/// in every guarded fn, whose own code is then this one call.
-pub fn run_sync<R>(
+/// in every guarded fn, whose own code is then this one call. The bound
+/// `R: GuardedReturn` is where a return type that cannot carry a denial is
+/// reported (the expansion spans this fn's path on the return type).
+pub fn run_sync<R: GuardedReturn>(
+    tool: Tool,
+    summary: Option<String>,
+    body: &mut dyn CallOnce<R>,
+) -> R {
+    run_sync_with(tool, summary, Returns::OF_GUARDED_RETURN, body)
+}
+
+/// [`run_sync`] with the rules in `returns`: a return type whose `Ok`
+/// value may report failure in band (see [`Returns::in_band`]).
+pub fn run_sync_with<R>(
     tool: Tool,
     summary: Option<String>,
     returns: Returns<R>,
@@ -147,17 +165,15 @@ pub fn run_sync<R>(
     }
 }
 
-/// A body [`run_sync`] calls once, through a trait object.
+/// A body [`run_sync`] calls once, through a trait object: a sync guarded
+/// fn's body closure, as `&mut Some(closure)` (no wrapper type: one type
+/// fewer for the compiler per guarded fn).
 pub trait CallOnce<R> {
     /// Runs the body, or returns `None` when it ran already.
     fn call_once(&mut self) -> Option<R>;
 }
 
-/// A sync guarded fn's body closure, for [`run_sync`]. Built with the
-/// tuple constructor, so the expansion calls no generic fn to make it.
-pub struct Body<F>(pub Option<F>);
-
-impl<R, F: FnOnce() -> R> CallOnce<R> for Body<F> {
+impl<R, F: FnOnce() -> R> CallOnce<R> for Option<F> {
     // `Option::map` with a closure would be two more generic instances
     // compiled per guarded fn; `inline(always)` makes this one cheaper to
     // compile even in a debug build (measured: 0.2 M fewer rustc
@@ -165,7 +181,7 @@ impl<R, F: FnOnce() -> R> CallOnce<R> for Body<F> {
     #[allow(clippy::manual_map)]
     #[inline(always)]
     fn call_once(&mut self) -> Option<R> {
-        match self.0.take() {
+        match self.take() {
             Some(body) => Some(body()),
             None => None,
         }
@@ -267,13 +283,19 @@ pub struct Judge<R> {
 
 /// `Returns` for a [`GuardedReturn`] type.
 pub fn returns<R: GuardedReturn>() -> Returns<R> {
-    Returns {
+    Returns::OF_GUARDED_RETURN
+}
+
+impl<R: GuardedReturn> Returns<R> {
+    /// [`returns`] as a constant (what the runtime's generic fns read:
+    /// no call, so nothing there can unwind).
+    pub const OF_GUARDED_RETURN: Self = Self {
         deny: R::from_denial,
         judge: Judge {
             is_success: R::is_success,
             error_type: R::error_type,
         },
-    }
+    };
 }
 
 /// `Judge` for an [`Outcome`] type whose denials `on_deny` maps.

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use crate::__private::{check, Returns, Tool};
+use crate::__private::{check, GuardedReturn, Returns, Tool};
 use crate::error::Result;
 use crate::guard::Call;
 
@@ -40,12 +40,38 @@ pin_project_lite::pin_project! {
 
 impl<F: Future> Guarded<F> {
     /// `body` runs once the check of `tool` admits the call; a refusal
-    /// becomes the fn's return value through `returns`.
+    /// becomes the fn's return value by its [`GuardedReturn`] impl, which
+    /// also judges the body's output. The bound is where a return type that
+    /// cannot carry a denial is reported (the expansion spans this fn's path
+    /// on the return type).
     // Instantiated once per guarded fn: `inline(always)` makes that cheaper
     // to compile even in a debug build (measured: 0.27 M fewer rustc
     // instructions per async guarded fn, in code generation).
     #[inline(always)]
-    pub fn new(tool: Tool, summary: Option<String>, returns: Returns<F::Output>, body: F) -> Self {
+    pub fn new<R>(tool: Tool, summary: Option<String>, body: F) -> Self
+    where
+        F: Future<Output = R>,
+        R: GuardedReturn,
+    {
+        // The rules as a constant, not a call: a call here could unwind
+        // with `body` held, which would compile `body`'s drop glue and a
+        // landing pad into every guarded fn.
+        Self {
+            body,
+            stage: Stage::Start(tool, summary),
+            returns: Returns::<R>::OF_GUARDED_RETURN,
+        }
+    }
+
+    /// [`new`](Self::new) with the rules in `returns`: an output whose `Ok`
+    /// value may report failure in band (see [`Returns::in_band`]).
+    #[inline(always)]
+    pub fn with_returns(
+        tool: Tool,
+        summary: Option<String>,
+        returns: Returns<F::Output>,
+        body: F,
+    ) -> Self {
         Self {
             body,
             stage: Stage::Start(tool, summary),
