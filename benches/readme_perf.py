@@ -316,7 +316,13 @@ function's body as tokens and parses only the signature, so this does not grow w
 body); the {FN//2} sync fns add {(ri['guarded_sync_half']-ri['plain'])/G:.2f} G, each one call of `__private::run_sync`, generic over
 the return type only (one instance for all of them here), with the body's closure passed as a
 trait object, so no landing pad of the guard's is in a fn's own code and the only generic
-code compiled per fn is the closure's adapter; the {FN//2} async fns add {(ri['guarded_async_half']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future. The
+code compiled per fn is the closure's adapter; the {FN//2} async fns add {(ri['guarded_async_half']-ri['plain'])/G:.2f} G, each a plain fn returning the guarded future.
+Neither makes a value of the return type's rules: `run_sync` and `Guarded::new` bound the
+return type themselves (so that is where a return type that cannot carry a denial is
+reported) and read the rules from a constant. And no type of the client's is in a guarded fn's
+code: an admitted call reports through a trait object, so a crate's debug info stops at that
+pointer (it described the client's whole type graph, reqwest's and hyper's included, in every
+crate with a guarded fn). The
 wall-clock ratios ({c['ratio_guarded_to_plain']:.2f} × plain, {c['ratio_guarded_to_tracing_instrument']:.3f} of `#[tracing::instrument]`) move much less than the
 instructions, because most instructions saved in this issue were the code generator's, which
 runs on both cores, while the proc macro, name resolution, type checking and borrow checking
