@@ -81,6 +81,16 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     // `Guarded` checks, runs the body in the call's span and reports (fewer
     // awaits in the fn's own state machine build faster).
     let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
+    // `Guarded::new(tool, summary, async move #body)` (or `with_returns`).
+    let guarded_future = |body: TokenStream| {
+        witness.call(
+            &krate,
+            ret_span,
+            GUARDED,
+            quote!(#tool, #summary_value,),
+            quote!(async move #body),
+        )
+    };
     let guarded_async = |annotation: Option<TokenStream>, body: TokenStream| {
         if !judged_by_returns {
             return guarded(
@@ -89,13 +99,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                 quote!(#krate::__private::Call::instrument_body(&#call, async move #body).await),
             );
         }
-        let guarded = witness.call(
-            &krate,
-            ret_span,
-            GUARDED,
-            quote!(#tool, #summary_value,),
-            quote!(async move #body),
-        );
+        let guarded = guarded_future(body);
         quote! {
             #returns
             #summary_let
@@ -118,13 +122,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             // block, which rustc's `unused_braces` reports on the user's
             // braces when the body fits on one line.
             let body = body_after(&function, moved_in);
-            let future = witness.call(
-                &krate,
-                ret_span,
-                GUARDED,
-                quote!(#tool, #summary_value,),
-                quote!(async move #body),
-            );
+            let future = guarded_future(body);
             // A summary reads the arguments before the body takes them, at
             // the first poll (as in an `async fn`): `Deferred` runs this
             // closure then, and its statement ends before any await.

@@ -619,23 +619,15 @@ impl AgentTrustGuard {
     /// Returns `false` when the event was dropped (queue full), which is
     /// also counted in [`TelemetryStats::dropped`](crate::TelemetryStats).
     pub fn report(&self, tool: &str, success: bool, duration_ms: u64) -> bool {
-        self.enqueue(CompactString::new(tool), success, duration_ms, None)
+        self.inner
+            .enqueue(CompactString::new(tool), success, duration_ms, None)
     }
 
     /// Reports a failed call with the error's type name (never its message).
     pub fn report_failure(&self, tool: &str, duration_ms: u64, error_type: &str) -> bool {
         let error_type = Some(CompactString::new(error_type));
-        self.enqueue(CompactString::new(tool), false, duration_ms, error_type)
-    }
-
-    pub(crate) fn enqueue(
-        &self,
-        tool: CompactString,
-        success: bool,
-        duration_ms: u64,
-        error_type: Option<CompactString>,
-    ) -> bool {
-        self.inner.enqueue(tool, success, duration_ms, error_type)
+        self.inner
+            .enqueue(CompactString::new(tool), false, duration_ms, error_type)
     }
 
     /// Waits until every event reported before this call is delivered, or
