@@ -191,12 +191,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                         ret_span,
                         RUN_SYNC,
                         quote!(#tool, #summary_value,),
-                        body_argument(
-                            quote!(&mut ::core::option::Option::Some),
-                            proc_macro2::Delimiter::Parenthesis,
-                            closure,
-                            ret_span,
-                        ),
+                        body_argument(quote!(&mut ::core::option::Option::Some), closure, ret_span),
                     );
                     quote! {
                         #returns
@@ -386,17 +381,14 @@ impl Witness {
     }
 }
 
-/// The body as a [`Witness::call`]'s last argument: `#head` and the
-/// delimiters around `body` spanned on the return type. rustc reports an
-/// unmet bound of the call on the argument whose type holds the bound's
-/// type parameter, so the bound's error lands on the user's return type.
-fn body_argument(
-    head: TokenStream,
-    delimiter: proc_macro2::Delimiter,
-    body: TokenStream,
-    ret_span: Span,
-) -> TokenStream {
-    let mut group = proc_macro2::Group::new(delimiter, body);
+/// The sync body as a [`Witness::call`]'s last argument, `#head(#body)`,
+/// with `#head` and the parentheses spanned on the return type: rustc
+/// reports an unmet bound of the call on the argument whose type holds the
+/// bound's type parameter (`run_sync`'s `R`), so the error lands on the
+/// user's return type. (`Guarded::new` takes `R` as a parameter of its own,
+/// which no argument's type names, so rustc reports on the call itself.)
+fn body_argument(head: TokenStream, body: TokenStream, ret_span: Span) -> TokenStream {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, body);
     group.set_span(ret_span);
     let head = respan(head, ret_span);
     quote!(#head #group)
