@@ -86,7 +86,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         witness.call(
             &krate,
             ret_span,
-            GUARDED,
+            (quote!(Guarded::new), quote!(Guarded::with_returns)),
             quote!(#tool, #summary_value,),
             quote!(async move #body),
         )
@@ -189,9 +189,14 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                     let run_sync = witness.call(
                         &krate,
                         ret_span,
-                        RUN_SYNC,
+                        (quote!(run_sync), quote!(run_sync_with)),
                         quote!(#tool, #summary_value,),
-                        body_argument(quote!(&mut ::core::option::Option::Some), closure, ret_span),
+                        // rustc reports an unmet bound of a call on the
+                        // argument whose type holds the bound's parameter
+                        // (`run_sync`'s `R`): spanned on the return type
+                        // too. (`Guarded::new` takes `R` as a parameter no
+                        // argument's type names: rustc reports on the call.)
+                        spanned_call(quote!(&mut ::core::option::Option::Some), closure, ret_span),
                     );
                     quote! {
                         #returns
@@ -350,54 +355,34 @@ impl Witness {
         &self,
         krate: &Path,
         ret_span: Span,
-        (in_call, with): (&str, &str),
+        (in_call, with): (TokenStream, TokenStream),
         leading: TokenStream,
         last: TokenStream,
     ) -> TokenStream {
-        let path = |name: &str| {
-            let segments = name
-                .split("::")
-                .map(|segment| Ident::new(segment, Span::call_site()));
-            quote!(#krate::__private #(::#segments)*)
-        };
         match self {
-            Witness::InCall => {
-                let path = respan(path(in_call), ret_span);
-                let mut args = proc_macro2::Group::new(
-                    proc_macro2::Delimiter::Parenthesis,
-                    quote!(#leading #last),
-                );
-                args.set_span(ret_span);
-                quote!(#path #args)
-            }
+            Witness::InCall => spanned_call(
+                quote!(#krate::__private::#in_call),
+                quote!(#leading #last),
+                ret_span,
+            ),
             // (`Unneeded` never gets here: only the default options,
             // judged by the return type, call these fns.)
             Witness::Let(_) | Witness::Unneeded => {
-                let path = path(with);
                 let returns = local("__agenttrust_returns");
-                quote!(#path(#leading #returns, #last))
+                quote!(#krate::__private::#with(#leading #returns, #last))
             }
         }
     }
 }
 
-/// The sync body as a [`Witness::call`]'s last argument, `#head(#body)`,
-/// with `#head` and the parentheses spanned on the return type: rustc
-/// reports an unmet bound of the call on the argument whose type holds the
-/// bound's type parameter (`run_sync`'s `R`), so the error lands on the
-/// user's return type. (`Guarded::new` takes `R` as a parameter of its own,
-/// which no argument's type names, so rustc reports on the call itself.)
-fn body_argument(head: TokenStream, body: TokenStream, ret_span: Span) -> TokenStream {
-    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, body);
-    group.set_span(ret_span);
-    let head = respan(head, ret_span);
+/// `#head(#args)` with `#head` and the parentheses spanned on `span`, so
+/// rustc reports an error about the call (or this argument) there.
+fn spanned_call(head: TokenStream, args: TokenStream, span: Span) -> TokenStream {
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    group.set_span(span);
+    let head = respan(head, span);
     quote!(#head #group)
 }
-
-/// The runtime fns a [`Witness`] call names: bounding the return type
-/// itself, and taking its `Returns`.
-const GUARDED: (&str, &str) = ("Guarded::new", "Guarded::with_returns");
-const RUN_SYNC: (&str, &str) = ("run_sync", "run_sync_with");
 
 /// How the return type is judged (see [`Witness`]).
 ///
