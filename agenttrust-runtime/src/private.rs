@@ -101,7 +101,7 @@ pub async fn check(tool: Tool, summary: Option<String>) -> Result<Call> {
         enforce: tool.enforce,
         on_elevation: tool.on_elevation,
     };
-    rt.guard()
+    rt.into_guard()
         .admit(
             CompactString::const_new(tool.name),
             summary.as_deref(),

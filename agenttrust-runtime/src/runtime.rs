@@ -253,6 +253,12 @@ impl Runtime {
         &self.guard
     }
 
+    /// The guard, owned: a guarded call's check takes it from the runtime
+    /// it looked up.
+    pub(crate) fn into_guard(self) -> AgentTrustGuard {
+        self.guard
+    }
+
     /// The agent id.
     pub fn agent_id(&self) -> &str {
         self.guard.agent_id()

@@ -199,7 +199,12 @@ impl Histogram {
     fn record(&self, value: Duration) {
         let micros = u64::try_from(value.as_micros()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Relaxed);
-        self.max_micros.fetch_max(micros, Relaxed);
+        // Read first: `fetch_max` writes the line even when the maximum
+        // stands, and every thread checking would then keep taking it
+        // from the others.
+        if micros > self.max_micros.load(Relaxed) {
+            self.max_micros.fetch_max(micros, Relaxed);
+        }
     }
 
     fn summary(&self) -> LatencySummary {

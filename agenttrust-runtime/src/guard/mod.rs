@@ -286,9 +286,12 @@ impl AgentTrustGuard {
     }
 
     /// Checks a call and, when it may run, starts it: the [`Call`] carries
-    /// the span the body runs in and reports once.
+    /// the span the body runs in and reports once. Takes the guard by value
+    /// so the call keeps this reference to it rather than taking one more:
+    /// a reference count is memory every thread running guarded calls
+    /// writes, twice per call.
     pub(crate) async fn admit(
-        &self,
+        self,
         tool: CompactString,
         summary: Option<&str>,
         effect: Option<&str>,
@@ -300,7 +303,7 @@ impl AgentTrustGuard {
             .await?;
         let on_elevation = overrides.on_elevation.unwrap_or(self.inner.on_elevation);
         let waiting = wait::Waiting {
-            guard: self,
+            guard: &self,
             span: &span,
             tool: &tool,
             summary,
@@ -312,7 +315,7 @@ impl AgentTrustGuard {
             wait::Settled::Later(wait) => wait.await?,
         }
         .into_result()?;
-        Ok(Call::new(self.inner.clone(), tool, span))
+        Ok(Call::new(self.inner, tool, span))
     }
 
     /// [`check_with_effect`](Self::check_with_effect), waiting up to
@@ -510,6 +513,7 @@ impl AgentTrustGuard {
         let summary = Some(summary).filter(|s| !s.is_empty());
         let tool = CompactString::new(tool);
         let call = self
+            .clone()
             .admit(tool, summary, effect, Overrides::default())
             .await?;
         let result = call.instrument_body(body).await;
@@ -571,7 +575,10 @@ impl AgentTrustGuard {
     {
         let summary = Some(summary).filter(|s| !s.is_empty());
         let tool = CompactString::new(tool);
-        let call = crate::blocking::run(self.admit(tool, summary, effect, Overrides::default()))?;
+        let admitted = self
+            .clone()
+            .admit(tool, summary, effect, Overrides::default());
+        let call = crate::blocking::run(admitted)?;
         let running = call.enter();
         let result = body();
         let (success, error_type) = verdict(&result);

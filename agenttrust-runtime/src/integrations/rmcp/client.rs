@@ -325,6 +325,7 @@ impl GuardedClient {
         let admitted = self
             .inner
             .guard
+            .clone()
             .admit(
                 checked,
                 summary,
