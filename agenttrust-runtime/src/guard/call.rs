@@ -25,12 +25,20 @@ pub struct Call {
 }
 
 impl Call {
-    pub(crate) fn new(sink: Arc<dyn ReportSink>, name: CompactString, span: Span) -> Self {
+    /// A call whose body starts at `started` (see [`Decided`]).
+    ///
+    /// [`Decided`]: crate::guard::decision::Decided
+    pub(crate) fn new(
+        sink: Arc<dyn ReportSink>,
+        name: CompactString,
+        span: Span,
+        started: Instant,
+    ) -> Self {
         Self {
             sink,
             name,
             span,
-            started: Instant::now(),
+            started,
             reported: false,
         }
     }

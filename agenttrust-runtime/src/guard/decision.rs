@@ -226,6 +226,16 @@ fn unanswered(error: AgentTrustError, policy: CheckPolicy) -> Result<Decision> {
     }
 }
 
+/// A check's decision and the moment it was made: when the answer was
+/// read (or, without one, classified). A call the decision admits starts
+/// its clock there, so the one clock read that times the Guardian's answer
+/// also starts the body's (a clock read is not free: a virtual machine may
+/// take tens of nanoseconds for one, and every guarded call pays them).
+pub(crate) struct Decided {
+    pub(crate) decision: Decision,
+    pub(crate) at: Instant,
+}
+
 /// How one check is decided: the guard's settings with a tool's overrides.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CheckPolicy {
@@ -242,7 +252,8 @@ pub(crate) struct CheckPolicy {
 /// or elevation becomes `WouldBlock`.
 ///
 /// The outcome is recorded on `span` (the call's), as an event for every
-/// decision but an allow, and in the client's counters.
+/// decision but an allow, and in the client's counters; it comes with the
+/// moment it was made (see [`Decided`]).
 ///
 /// Not `async fn`: the request is built here and the future holds only
 /// the exchange and what the answer's classification needs (see
@@ -253,7 +264,7 @@ pub(crate) fn decide<'a>(
     request: Vec<u8>,
     policy: CheckPolicy,
     span: &'a tracing::Span,
-) -> impl std::future::Future<Output = Result<Decision>> + Send + 'a {
+) -> impl std::future::Future<Output = Result<Decided>> + Send + 'a {
     let started = Instant::now();
     client
         .actions()
@@ -270,13 +281,15 @@ fn classify(
     started: Instant,
     policy: CheckPolicy,
     span: &tracing::Span,
-) -> Result<Decision> {
+) -> Result<Decided> {
+    let mut answered = None;
     let outcome = match body {
         Err(error) => unanswered(error, policy),
         // The verdict borrows from the body, which lives in this arm.
         Ok(body) => match decode_verdict(&body) {
             Ok(verdict) => {
-                let measured = started.elapsed();
+                let at = *answered.insert(Instant::now());
+                let measured = at - started;
                 client.check_stats().guardian_latency(measured);
                 span::record_answer(span, &verdict, measured);
                 Decision::from_verdict(verdict)
@@ -295,7 +308,10 @@ fn classify(
             span::record_error(span, tool, error.code());
         }
     }
-    outcome
+    outcome.map(|decision| Decided {
+        decision,
+        at: answered.unwrap_or_else(Instant::now),
+    })
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::api::actions::CheckPrefix;
 use crate::client::AgentTrustClient;
 use crate::error::{AgentTrustError, Result};
 use crate::pipeline::{FlushOutcome, Origin, QueuedEvent};
-use decision::CheckPolicy;
+use decision::{CheckPolicy, Decided};
 
 /// Checks tool calls with the Guardian and reports their outcome.
 ///
@@ -272,7 +272,7 @@ impl AgentTrustGuard {
         summary: Option<&str>,
         effect: Option<&str>,
         overrides: Overrides,
-    ) -> tracing::instrument::Instrumented<impl Future<Output = Result<Decision>> + Send + 'a> {
+    ) -> tracing::instrument::Instrumented<impl Future<Output = Result<Decided>> + Send + 'a> {
         use tracing::Instrument as _;
         let policy = CheckPolicy {
             fail_open: overrides.fail_open.unwrap_or(self.inner.fail_open),
@@ -298,7 +298,7 @@ impl AgentTrustGuard {
         overrides: Overrides,
     ) -> Result<Call> {
         let span = self.span(&tool, effect, summary);
-        let decision = self
+        let decided = self
             .decide_in(&span, &tool, summary, effect, overrides)
             .await?;
         let on_elevation = overrides.on_elevation.unwrap_or(self.inner.on_elevation);
@@ -310,12 +310,13 @@ impl AgentTrustGuard {
             effect,
             overrides,
         };
-        match waiting.settle(decision, on_elevation) {
-            wait::Settled::Now(decision) => decision,
-            wait::Settled::Later(wait) => wait.await?,
-        }
-        .into_result()?;
-        Ok(Call::new(self.inner, tool, span))
+        // The body starts now: at the answer, or after the wait.
+        let (decision, started) = match waiting.settle(decided.decision, on_elevation) {
+            wait::Settled::Now(decision) => (decision, decided.at),
+            wait::Settled::Later(wait) => (wait.await?, std::time::Instant::now()),
+        };
+        decision.into_result()?;
+        Ok(Call::new(self.inner, tool, span, started))
     }
 
     /// [`check_with_effect`](Self::check_with_effect), waiting up to
@@ -350,7 +351,8 @@ impl AgentTrustGuard {
         let overrides = Overrides::default();
         let decision = self
             .decide_in(&span, tool, summary, effect, overrides)
-            .await?;
+            .await?
+            .decision;
         let waiting = wait::Waiting {
             guard: self,
             span: &span,
@@ -414,8 +416,10 @@ impl AgentTrustGuard {
     ) -> Result<Decision> {
         let summary = Some(summary).filter(|s| !s.is_empty());
         let span = self.span(tool, effect, summary);
-        self.decide_in(&span, tool, summary, effect, Overrides::default())
-            .await
+        let decided = self
+            .decide_in(&span, tool, summary, effect, Overrides::default())
+            .await?;
+        Ok(decided.decision)
     }
 
     /// Checks `tool`: the [`Decision`] when the call may run

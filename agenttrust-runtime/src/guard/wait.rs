@@ -167,7 +167,8 @@ async fn wait_for_approval(
                 decision = call
                     .guard
                     .decide_in(span, tool, call.summary, call.effect, call.overrides)
-                    .await?;
+                    .await?
+                    .decision;
             }
             Ended::Denied { by } => {
                 let who = by.as_deref().unwrap_or("an approver");
