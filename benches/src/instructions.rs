@@ -216,6 +216,43 @@ fn event_totals(profile: &str) -> Option<BTreeMap<String, u64>> {
         .collect()
 }
 
+/// How many times a profile's code called the C library's `clock_gettime`
+/// (every `Instant::now` and `SystemTime::now`): the callgrind format's
+/// `calls=` lines, each after the `cfn=` of the function called, whose
+/// name comes once with its id (`cfn=(12) clock_gettime@@GLIBC_2.17`) and
+/// then by id alone. Callgrind counts a clock read as a few instructions;
+/// on a virtual machine it costs far more than those (see
+/// [`crate::primitives`]), so the count is kept apart.
+fn clock_reads(profile: &str) -> u64 {
+    let is_clock = |name: &str| name == "clock_gettime" || name.starts_with("clock_gettime@");
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut calling_the_clock = false;
+    let mut reads = 0;
+    for line in profile.lines() {
+        if let Some(called) = line.strip_prefix("cfn=") {
+            // `(id) name` names the id; `(id)` alone refers to it.
+            calling_the_clock = match called.split_once(' ') {
+                Some((id, name)) => {
+                    names.insert(id, name);
+                    is_clock(name)
+                }
+                None => names.get(called).is_some_and(|name| is_clock(name)),
+            };
+        } else if let Some((id, name)) = line.strip_prefix("fn=").and_then(|f| f.split_once(' ')) {
+            names.insert(id, name);
+        } else if let Some(calls) = line.strip_prefix("calls=") {
+            if std::mem::take(&mut calling_the_clock) {
+                let count = calls
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok());
+                reads += count.unwrap_or(0);
+            }
+        }
+    }
+    reads
+}
+
 /// The "skipped" result when valgrind is not installed.
 pub(crate) fn without_valgrind() -> Option<Value> {
     let missing = Command::new("valgrind").arg("--version").output().is_err();
@@ -352,7 +389,11 @@ fn events_per_call(
                     .ok()
                     .filter(|st| st.success())
                     .and_then(|_| std::fs::read_to_string(&out).ok())
-                    .and_then(|profile| event_totals(&profile)),
+                    .and_then(|profile| {
+                        let mut totals = event_totals(&profile)?;
+                        totals.insert("clock_reads".to_owned(), clock_reads(&profile));
+                        Some(totals)
+                    }),
             );
         }
         if let [Some(few_totals), Some(many_totals)] = &totals[..] {
@@ -373,7 +414,19 @@ fn events_per_call(
 
 #[cfg(test)]
 mod tests {
-    use super::event_totals;
+    use super::{clock_reads, event_totals};
+
+    #[test]
+    fn counts_the_calls_of_clock_gettime_by_name_and_by_id() {
+        let profile = "events: Ir\nfn=(1) main\n\
+                       cfn=(2) clock_gettime@@GLIBC_2.17\ncalls=3 0\n1 30\n\
+                       cfn=(3) malloc\ncalls=5 0\n1 50\n\
+                       fn=(4) other\ncfn=(2)\ncalls=4 0\n1 40\n\
+                       cfn=(5) clock_gettime_not_this\ncalls=1 0\n1 1\n";
+        // 3 by name, 4 by id; not malloc's, nor a name that only starts alike.
+        assert_eq!(clock_reads(profile), 7);
+        assert_eq!(clock_reads("events: Ir\nfn=(1) main\n"), 0);
+    }
 
     #[test]
     fn reads_the_totals_by_event_name() {

@@ -14,6 +14,7 @@ mod compile_cost;
 mod floor;
 mod instructions;
 mod observability;
+mod primitives;
 mod stats;
 mod steal;
 mod targets;
@@ -570,7 +571,9 @@ const THROUGHPUT: ThroughputTable = ThroughputTable {
 /// least any guard adds), and the whole `#[guarded]` async call (the
 /// throughput table's row, here beside its parts in the same rounds).
 /// Unless `--no-callgrind`, it also counts ours' and the reporting floor's
-/// instructions per report.
+/// instructions per report, and the 8-task shapes' cache misses and clock
+/// reads per call; and it times the primitives callgrind counts as cheap
+/// ([`primitives`]: a clock read, a locked add) on the client's CPU.
 const TELEMETRY_DECOMPOSITION: ThroughputTable = ThroughputTable {
     rows: &[
         ("floor_async_for_check", "floor_async"),
@@ -1060,6 +1063,8 @@ fn main() {
         json!(steal::fraction_of(clock.as_ref())),
     );
     if settings.decompose_telemetry {
+        let primitives = on_client_cpu(primitives::measure);
+        results.insert("primitive_costs_ns".to_owned(), primitives);
         if settings.callgrind {
             eprintln!("telemetry decomposition: instructions per report");
             let per_report = instructions::measure_reports();
@@ -1075,6 +1080,7 @@ fn main() {
         if let Some(caches) = results.get("cache_misses_per_call_8_tasks") {
             stats::print_cache_misses(caches);
         }
+        primitives::print(&results["primitive_costs_ns"]);
         write_json(&settings.json_path, &Value::Object(results));
         return;
     }

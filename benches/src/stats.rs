@@ -269,8 +269,8 @@ pub fn print_cache_misses(caches: &Value) {
     }
     println!("per call under callgrind's cache simulation, 8 tasks (32 KiB L1s):");
     println!(
-        "  {:<28} {:>9} {:>7} {:>7} {:>7}",
-        "", "Ir", "I1mr", "D1mr", "D1mw"
+        "  {:<28} {:>9} {:>7} {:>7} {:>7} {:>12}",
+        "", "Ir", "I1mr", "D1mr", "D1mw", "clock reads"
     );
     for target in crate::instructions::CACHE_TARGETS {
         let Some(events) = caches.get(target) else {
@@ -279,11 +279,12 @@ pub fn print_cache_misses(caches: &Value) {
         };
         let event = |name: &str| events.get(name).and_then(Value::as_f64).unwrap_or(f64::NAN);
         println!(
-            "  {target:<28} {:>9.0} {:>7.0} {:>7.0} {:>7.0}",
+            "  {target:<28} {:>9.0} {:>7.0} {:>7.0} {:>7.0} {:>12.2}",
             event("Ir"),
             event("I1mr"),
             event("D1mr"),
-            event("D1mw")
+            event("D1mw"),
+            event("clock_reads")
         );
     }
 }
