@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agenttrust_runtime::testing::{Approver, Rule, TestGuardian};
+use agenttrust_runtime::testing::{Approver, Policy, Rule, TestGuardian};
 use agenttrust_runtime::{guarded, with_runtime, AgentTrustError, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,32 @@ async fn denied_and_elevated_calls_never_run_the_body_and_report_nothing() {
     }
     assert_eq!(BODY_RUNS.with(std::cell::Cell::get), before, "no body ran");
     assert!(guardian.events().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_reported_duration_is_the_body_s_not_the_guardian_s() {
+    // The call's clock starts at the Guardian's answer (the read that also
+    // times the answer): a slow Guardian must not lengthen the body's time.
+    let guardian = TestGuardian::builder()
+        .policy(Policy::default().check_latency(Duration::from_millis(300)))
+        .start()
+        .await;
+    let started = std::time::Instant::now();
+    guardian.scope(read_file(20)).await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(320),
+        "the check waited"
+    );
+    guardian.in_scope(|| delete_file(false)).unwrap();
+    let events = guardian.events().await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    for (event, body_ms) in events.iter().zip([20, 15]) {
+        assert!(event.duration_ms >= body_ms, "{event:?}");
+        assert!(
+            event.duration_ms < 300,
+            "the check's latency counted: {event:?}"
+        );
+    }
 }
 
 #[tokio::test]
