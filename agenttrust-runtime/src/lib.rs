@@ -36,6 +36,7 @@ mod blocking;
 mod client;
 mod effect;
 mod error;
+mod event_queue;
 mod guard;
 mod integrations;
 #[cfg(feature = "manifest")]

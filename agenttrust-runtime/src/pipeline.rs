@@ -2,11 +2,10 @@
 //! bounded queue into batched `POST /api/v1/telemetry/report` calls.
 //!
 //! `report()` only counts and enqueues (no I/O, no lock held across I/O,
-//! defect D2); the worker batches, retries transient failures with backoff
+//! defect D2: one short lock of the [`EventQueue`]); the worker batches, retries transient failures with backoff
 //! while keeping the events (D3), and flushes on a timer so nothing waits
 //! longer than the flush interval.
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,12 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use compact_str::CompactString;
 use reqwest::Method;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::time::Sleep;
 
 use crate::background;
 use crate::client::transport::Transport;
 use crate::error::Result;
+use crate::event_queue::{EventQueue, Pushed, TakenEvents};
 use crate::report_encoder;
 
 /// The most events one report carries while the queue is short (the
@@ -37,7 +37,7 @@ pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// What a queued event costs in memory, not counting a tool name or error
 /// type owned by the event.
-pub const QUEUED_EVENT_BYTES: usize = std::mem::size_of::<Message>();
+pub const QUEUED_EVENT_BYTES: usize = std::mem::size_of::<QueuedEvent>();
 
 /// The most events one report carries while reports stream in or pile up
 /// (see [`TelemetryConfig::backlog_batch`]). PROTOCOL.md allows batches of
@@ -238,18 +238,12 @@ impl QueuedEvent {
     }
 }
 
-pub(crate) enum Message {
-    Event(QueuedEvent),
-    Flush,
-}
-
 /// What the client side and the worker share.
 #[derive(Default)]
 struct Shared {
-    /// Accepted and not yet resolved: in the channel or in the worker's
-    /// batch buffer. The worker parks without a timer only when it is zero.
-    pending: AtomicU64,
-    accepted: AtomicU64,
+    /// The queued events, with the pending and accepted counts and the
+    /// worker's idle, flush and shutdown flags.
+    queue: EventQueue,
     sent: AtomicU64,
     dropped: AtomicU64,
     failed_posts: AtomicU64,
@@ -257,9 +251,6 @@ struct Shared {
     /// Set at the first drop of an outage (logged once), cleared when a
     /// post succeeds again.
     dropping: AtomicBool,
-    /// Set by the worker while it waits with no timer armed: only then
-    /// does an event into an empty queue have to wake it.
-    idle: AtomicBool,
     /// Wakes the worker. A report fires it only when it fills a batch, or
     /// when it is the first event while the worker is idle (see
     /// [`Pipeline::enqueue`]); everything else waits for the worker's own
@@ -275,7 +266,6 @@ struct Shared {
 
 /// The client side of the pipeline: cheap to enqueue into, shut down on drop.
 pub(crate) struct Pipeline {
-    tx: Option<mpsc::UnboundedSender<Message>>,
     shared: Arc<Shared>,
     resolved: watch::Receiver<u64>,
     capacity: u64,
@@ -286,7 +276,6 @@ pub(crate) struct Pipeline {
 impl Pipeline {
     /// Starts the worker on the background runtime.
     pub(crate) fn start(transport: Arc<Transport>, config: TelemetryConfig) -> Result<Self> {
-        let (tx, rx) = mpsc::unbounded_channel();
         let (resolved_tx, resolved) = watch::channel(0);
         let (exited_tx, exited) = std::sync::mpsc::channel();
         let shared = Arc::new(Shared {
@@ -295,12 +284,11 @@ impl Pipeline {
         });
         let worker = Worker {
             transport,
-            rx,
             shared: shared.clone(),
             resolved: resolved_tx,
             resolved_count: 0,
             config: config.clone(),
-            buffer: VecDeque::with_capacity(MAX_BATCH),
+            buffer: TakenEvents::default(),
             batch: MAX_BATCH,
             deadline: None,
             flush_requested: false,
@@ -311,7 +299,6 @@ impl Pipeline {
             let _ = exited_tx.send(());
         });
         Ok(Self {
-            tx: Some(tx),
             shared,
             resolved,
             capacity: config.capacity as u64,
@@ -326,55 +313,44 @@ impl Pipeline {
     /// first one while the worker is idle.
     pub(crate) fn enqueue(&self, event: QueuedEvent) -> bool {
         let c = &self.shared;
-        // SeqCst: pairs with the worker's `idle` store and `pending` load
-        // before it parks (see `Worker::wait_for_events`).
-        let before = c.pending.fetch_add(1, Ordering::SeqCst);
-        if before >= self.capacity {
-            c.pending.fetch_sub(1, Ordering::AcqRel);
-            c.dropped.fetch_add(1, Ordering::Relaxed);
-            if !c.dropping.swap(true, Ordering::AcqRel) {
-                tracing::warn!(
-                    capacity = self.capacity,
-                    "telemetry queue full (the gateway is not taking reports); dropping events \
-                     until it does"
-                );
+        let batch = c.batch.load(Ordering::Relaxed);
+        match c.queue.push(event, self.capacity, batch) {
+            Pushed::Queued { wake } => {
+                if wake {
+                    c.report_wakes.fetch_add(1, Ordering::Relaxed);
+                    c.wake.notify_one();
+                }
+                true
             }
-            return false;
+            Pushed::Full => {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                if !c.dropping.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(
+                        capacity = self.capacity,
+                        "telemetry queue full (the gateway is not taking reports); dropping \
+                         events until it does"
+                    );
+                }
+                false
+            }
+            Pushed::WorkerGone => {
+                // The worker is gone: the event is lost, and counted.
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
         }
-        c.accepted.fetch_add(1, Ordering::AcqRel);
-        let sent = self
-            .tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(Message::Event(event)).is_ok());
-        if !sent {
-            // The worker is gone: the event is lost, and counted.
-            c.pending.fetch_sub(1, Ordering::AcqRel);
-            c.dropped.fetch_add(1, Ordering::Relaxed);
-            c.accepted.fetch_sub(1, Ordering::AcqRel);
-            return false;
-        }
-        let batch = c.batch.load(Ordering::Relaxed).max(1);
-        let fills_a_batch = (before + 1) % batch == 0;
-        // Only an idle worker has no timer that would find this event.
-        if fills_a_batch || (before == 0 && c.idle.swap(false, Ordering::SeqCst)) {
-            c.report_wakes.fetch_add(1, Ordering::Relaxed);
-            c.wake.notify_one();
-        }
-        true
     }
 
     /// Asks the worker to send what it holds now, without waiting.
     pub(crate) fn nudge(&self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Message::Flush);
-            self.shared.wake.notify_one();
-        }
+        self.shared.queue.request_flush();
+        self.shared.wake.notify_one();
     }
 
     /// Waits until everything accepted before this call is handled, or the
     /// deadline passes.
     pub(crate) async fn flush(&self, timeout: Duration) -> FlushOutcome {
-        let target = self.shared.accepted.load(Ordering::Acquire);
+        let target = self.shared.queue.accepted();
         self.nudge();
         let mut resolved = self.resolved.clone();
         let reached = tokio::time::timeout(timeout, async {
@@ -400,7 +376,7 @@ impl Pipeline {
     pub(crate) fn stats(&self) -> TelemetryStats {
         let c = &self.shared;
         TelemetryStats {
-            queued: c.pending.load(Ordering::Acquire),
+            queued: c.queue.pending(),
             sent: c.sent.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             failed_posts: c.failed_posts.load(Ordering::Relaxed),
@@ -411,13 +387,13 @@ impl Pipeline {
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        // Closing the channel tells the worker to deliver what it holds and exit.
-        drop(self.tx.take());
+        // Closing the queue tells the worker to deliver what it holds and exit.
+        self.shared.queue.close();
         self.shared.wake.notify_one();
         // Outside an async context, give it a bounded moment so a program that
         // just returns from main does not lose its last events. Inside one,
         // never block: the worker carries on by itself on the I/O runtime.
-        if self.shared.pending.load(Ordering::Acquire) > 0 && !background::in_async_context() {
+        if self.shared.queue.pending() > 0 && !background::in_async_context() {
             if let Ok(exited) = self.exited.get_mut() {
                 let _ = exited.recv_timeout(self.drop_timeout);
             }
@@ -437,12 +413,12 @@ async fn sleep_until_woken(shared: &Shared, mut timer: Pin<&mut Sleep>, deadline
 
 struct Worker {
     transport: Arc<Transport>,
-    rx: mpsc::UnboundedReceiver<Message>,
     shared: Arc<Shared>,
     resolved: watch::Sender<u64>,
     resolved_count: u64,
     config: TelemetryConfig,
-    buffer: VecDeque<QueuedEvent>,
+    /// What the worker took from the queue and has not resolved yet.
+    buffer: TakenEvents,
     /// How many events make a batch due: [`MAX_BATCH`], grown while
     /// reports stream in (see [`TelemetryConfig::backlog_batch`]).
     batch: usize,
@@ -466,7 +442,7 @@ impl Worker {
         let timer = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(timer);
         loop {
-            self.drain_channel();
+            self.take_queued();
             if self.buffer.is_empty() {
                 self.flush_requested = false;
                 if self.closed_at.is_some() {
@@ -514,51 +490,29 @@ impl Worker {
             sleep_until_woken(&self.shared, timer, deadline).await;
             return;
         }
-        let shared = &self.shared;
-        // Idle. SeqCst on both sides: either a report sees `idle` set and
-        // wakes the worker, or the worker sees its `pending` count and does
-        // not park without a timer.
-        shared.idle.store(true, Ordering::SeqCst);
-        let deadline = if shared.pending.load(Ordering::SeqCst) == 0 {
-            shared.wake.notified().await;
-            None
-        } else {
-            // An event is on its way into the channel: look again soon.
-            Some(Instant::now() + self.config.flush_interval)
-        };
-        shared.idle.store(false, Ordering::SeqCst);
-        self.deadline = deadline;
-    }
-
-    fn accept(&mut self, message: Message) {
-        match message {
-            Message::Event(event) => self.buffer.push_back(event),
-            Message::Flush => self.flush_requested = true,
+        // Idle, unless something came in since the last take: then a
+        // report sees `idle` set under the queue's lock and wakes the
+        // worker (a wake before the wait below is kept as a permit).
+        self.deadline = None;
+        if self.shared.queue.idle_if_empty() {
+            self.shared.wake.notified().await;
         }
     }
 
-    /// Moves events from the channel into the batch buffer, up to the
-    /// batch size: the channel is the queue, the buffer holds one batch.
-    fn drain_channel(&mut self) {
-        let limit = self.batch_limit();
-        while self.buffer.len() < limit {
-            match self.rx.try_recv() {
-                Ok(message) => self.accept(message),
-                Err(mpsc::error::TryRecvError::Empty) => break,
-                Err(mpsc::error::TryRecvError::Disconnected) => {
-                    self.closed_at.get_or_insert_with(Instant::now);
-                    break;
-                }
-            }
+    /// Takes everything queued into the buffer, with the flush request
+    /// and the shutdown.
+    fn take_queued(&mut self) {
+        let taken = self.shared.queue.take_all(&mut self.buffer);
+        self.flush_requested |= taken.flush_requested;
+        if taken.closed {
+            self.closed_at.get_or_insert_with(Instant::now);
         }
     }
 
-    /// The current batch size, or up to `backlog_batch` while more than that
-    /// wait.
+    /// How many events the next post carries at most: the current batch
+    /// size, or `backlog_batch` while more than that wait.
     fn batch_limit(&self) -> usize {
-        let waiting =
-            usize::try_from(self.shared.pending.load(Ordering::Acquire)).unwrap_or(usize::MAX);
-        if waiting > self.config.backlog_batch {
+        if self.buffer.len() > self.config.backlog_batch {
             self.config.backlog_batch
         } else {
             self.batch
@@ -607,21 +561,23 @@ impl Worker {
     /// queue); only the batch being retried is held here.
     async fn wait_backoff(&mut self, backoff: Duration) {
         tokio::time::sleep(backoff).await;
-        if self.closed_at.is_none() && self.rx.is_closed() {
-            self.closed_at = Some(Instant::now());
-        }
+        self.take_queued();
     }
 
     /// Posts the longest run of events at the front of the buffer that share
     /// an agent and session.
     async fn post_batch(&mut self) -> PostResult {
-        let origin = self.buffer[0].origin.clone();
+        let Some(first) = self.buffer.front() else {
+            return PostResult::Delivered;
+        };
+        let origin = first.origin.clone();
         let len = self
             .buffer
             .iter()
+            .take(self.batch_limit())
             .take_while(|e| Arc::ptr_eq(&e.origin, &origin) || e.origin == origin)
             .count();
-        let bytes = report_encoder::encode(&origin, self.buffer.iter().take(len));
+        let bytes = report_encoder::encode(&origin, len, self.buffer.iter().take(len));
         // The answer's body says nothing the worker needs: a 2xx is a delivery.
         let t = &self.transport;
         let outcome = t
@@ -656,20 +612,16 @@ impl Worker {
     }
 
     fn resolve(&mut self, len: usize) {
-        self.buffer.drain(..len);
-        self.shared.pending.fetch_sub(len as u64, Ordering::AcqRel);
+        self.buffer.drop_front(len);
+        self.shared.queue.resolve(len as u64);
         self.resolved_count += len as u64;
         self.resolved.send_replace(self.resolved_count);
     }
 
     /// Gives up at shutdown: the batch and whatever still waits in the
-    /// channel are dropped and counted.
+    /// queue are dropped and counted.
     fn drop_all(&mut self) {
-        while let Ok(message) = self.rx.try_recv() {
-            if let Message::Event(event) = message {
-                self.buffer.push_back(event);
-            }
-        }
+        self.take_queued();
         let len = self.buffer.len();
         self.shared.dropped.fetch_add(len as u64, Ordering::Relaxed);
         tracing::warn!(
@@ -677,6 +629,26 @@ impl Worker {
             "telemetry undelivered at shutdown; events dropped"
         );
         self.resolve(len);
+    }
+}
+
+impl Drop for Worker {
+    /// The worker ends by returning (everything resolved) or by being
+    /// dropped with its runtime: then what it held or never took is lost,
+    /// and counted, and later reports are refused and counted too, so
+    /// that `queued` does not keep events nobody will send.
+    fn drop(&mut self) {
+        let untaken: usize = self.shared.queue.worker_gone().iter().map(Vec::len).sum();
+        let lost = self.buffer.len() + untaken;
+        if lost > 0 {
+            self.shared
+                .dropped
+                .fetch_add(lost as u64, Ordering::Relaxed);
+            self.buffer.drop_front(usize::MAX);
+            self.shared.queue.resolve(lost as u64);
+            self.resolved_count += lost as u64;
+            self.resolved.send_replace(self.resolved_count);
+        }
     }
 }
 

@@ -17,13 +17,14 @@ use crate::pipeline::{Origin, QueuedEvent};
 /// About 150 bytes an event: room enough that the buffer grows only once.
 const EVENT_BYTES: usize = 160;
 
-/// The body of a report of `events`, all of `origin`.
+/// The body of a report of `events` (`count` of them), all of `origin`.
 pub(crate) fn encode<'a>(
     origin: &Origin,
-    events: impl ExactSizeIterator<Item = &'a QueuedEvent>,
+    count: usize,
+    events: impl Iterator<Item = &'a QueuedEvent>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(
-        96 + origin.agent_id.len() + origin.session_id.len() + EVENT_BYTES * events.len(),
+        96 + origin.agent_id.len() + origin.session_id.len() + EVENT_BYTES * count,
     );
     out.extend_from_slice(br#"{"agent_id":"#);
     json(&mut out, &*origin.agent_id);
@@ -188,9 +189,10 @@ mod tests {
             .map(|(i, (t, tool))| queued(&origin, tool, i % 3 != 0, *t))
             .collect();
         let encoded: serde_json::Value =
-            serde_json::from_slice(&encode(&origin, events.iter())).unwrap();
+            serde_json::from_slice(&encode(&origin, events.len(), events.iter())).unwrap();
         assert_eq!(encoded, serialized(&origin, &events));
-        let empty: serde_json::Value = serde_json::from_slice(&encode(&origin, [].iter())).unwrap();
+        let empty: serde_json::Value =
+            serde_json::from_slice(&encode(&origin, 0, [].iter())).unwrap();
         assert_eq!(empty, serialized(&origin, &[]));
     }
 }
