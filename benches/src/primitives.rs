@@ -1,6 +1,6 @@
 //! What a few primitives cost on this machine, in nanoseconds: a clock
 //! read (`Instant::now`, `SystemTime::now`) and a locked atomic add (what
-//! an `Arc` clone, a counter or a channel's bookkeeping does). Callgrind
+//! an `Arc` clone, a counter or a lock taken does). Callgrind
 //! counts each as a handful of instructions; on a virtual machine a clock
 //! read can cost as much as a few hundred of them, and with the client's
 //! one CPU saturated (the 8- and 64-task throughput rows) a guarded call
