@@ -277,8 +277,8 @@ runs count that work under callgrind (8 tasks that only report, 20,000 and 100,0
 the same tasks with no report): ours takes {rep_ours:,.0f} instructions per report (the runs:
 {rep_runs('ours_report_less_yield')}), the reporting floor {rep_floor:,.0f} ({rep_runs('reporting_floor_less_yield')}; the tasks alone counted
 {rep_runs('yield_8_tasks')}, so a figure this small is within that noise), against {i['floor_async']:,.0f} for a whole bare call:
-the difference, {100*(rep_ours-rep_floor)/i['floor_async']:.1f} % of a call, is the queue (each event sent through a channel and
-moved into the worker's batch), the clock read for its timestamp and its encoding (a tool
+the difference, {100*(rep_ours-rep_floor)/i['floor_async']:.1f} % of a call, is the queue (each event pushed under one short lock,
+the worker taking the whole queue at once), the clock read for its timestamp and its encoding (a tool
 name of up to 24 bytes is kept inline in the event, a longer `'static` one by reference, so
 `report()` allocates nothing per call), where the reporting floor appends the same
 pre-encoded bytes under a lock.
@@ -306,7 +306,7 @@ check's future boxed at the first poll, the body's span entered and its duration
 runtime looked up, and `Guarded`'s own states: the attribute's work, none of it I/O.
 
 Callgrind also counts some work as cheaper than it is here. To it a clock read is a few
-instructions and a locked add (an `Arc` clone, a counter, a channel's bookkeeping) one; the
+instructions and a locked add (an `Arc` clone, a counter, a lock taken) one; the
 decomposition runs time them on the client's CPU: `Instant::now` {prim('instant_now'):.1f} ns ({prange('instant_now')}),
 `SystemTime::now` {prim('system_time_now'):.1f} ns, a locked add {prim('locked_add'):.1f} ns, where the floor's whole call takes
 {floor8_ns/1000:.1f} µs of the client's CPU at 8 tasks (the reciprocal of its rate). So one clock read is

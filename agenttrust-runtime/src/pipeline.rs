@@ -30,9 +30,9 @@ pub const MAX_BATCH: usize = 10;
 /// a million reports is kept whole even when the worker sends nothing
 /// during it. An event takes about [`QUEUED_EVENT_BYTES`] bytes while queued
 /// (plus its tool name when that is neither `'static` nor within 24 bytes)
-/// and about 82 bytes of memory with the channel's overhead (the benchmark
-/// measured +78.4 MiB for 1,000,000 queued events), so a full queue holds
-/// about 82 MiB.
+/// and about 81 bytes of memory in the queue's chunks (the benchmark
+/// measured +77.0 MiB for 1,000,000 queued events), so a full queue holds
+/// about 81 MiB.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
 /// What a queued event costs in memory, not counting a tool name or error
@@ -95,7 +95,7 @@ impl Default for TelemetryConfig {
 impl TelemetryConfig {
     /// How many undelivered events are kept (queued or being retried);
     /// beyond it new events are dropped, counted, and logged once per
-    /// outage. Default [`DEFAULT_CAPACITY`] (1,048,576, about 82 MiB when full).
+    /// outage. Default [`DEFAULT_CAPACITY`] (1,048,576, about 81 MiB when full).
     #[must_use]
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
