@@ -634,9 +634,10 @@ impl Worker {
 
 impl Drop for Worker {
     /// The worker ends by returning (everything resolved) or by being
-    /// dropped with its runtime: then what it held or never took is lost,
-    /// and counted, and later reports are refused and counted too, so
-    /// that `queued` does not keep events nobody will send.
+    /// dropped without returning (a panic while it posts, or its task torn
+    /// down): then what it held or never took is lost, and counted, and
+    /// later reports are refused and counted too, so that the queue does
+    /// not fill up with events nobody will send.
     fn drop(&mut self) {
         let untaken: usize = self.shared.queue.worker_gone().iter().map(Vec::len).sum();
         let lost = self.buffer.len() + untaken;
