@@ -10,21 +10,34 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use stackfuture::StackFuture;
+
 use crate::__private::{check, GuardedReturn, Returns, Tool};
 use crate::error::Result;
 use crate::guard::Call;
 
-/// The check's future, made at the first poll. Boxed: its type is the
-/// runtime's own, so no guarded fn's expansion constructs or names it.
-type Check = Pin<Box<dyn Future<Output = Result<Call>> + Send>>;
+/// The room a [`Guarded`] keeps for its check's future: the check future
+/// is 936 bytes on the pinned toolchain (`the_check_future_is_small` holds
+/// it under this bound); one that outgrew it would be boxed instead.
+pub(crate) const CHECK_SLOT: usize = 1024;
 
-/// Where a [`Guarded`] is: not polled yet, checking, running the body, or
-/// returned.
-enum Stage {
-    Start(Tool, Option<String>),
-    Checking(Check),
-    Running(Call),
-    Done,
+/// The check's future, made at the first poll and held in place in the
+/// `Guarded`, type-erased: its type is the runtime's own, so no guarded
+/// fn's expansion constructs or names it, and no call allocates for it
+/// (boxing it cost a malloc, a copy and a free per call).
+type Check = StackFuture<'static, Result<Call>, CHECK_SLOT>;
+
+pin_project_lite::pin_project! {
+    /// Where a [`Guarded`] is: not polled yet, checking, running the body,
+    /// or returned.
+    #[project = StageProj]
+    #[project_replace = StageTaken]
+    enum Stage {
+        Start { tool: Tool, summary: Option<String> },
+        Checking { #[pin] check: Check },
+        Running { call: Call },
+        Done,
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -33,6 +46,7 @@ pin_project_lite::pin_project! {
     pub struct Guarded<F: Future> {
         #[pin]
         body: F,
+        #[pin]
         stage: Stage,
         returns: Returns<F::Output>,
     }
@@ -58,7 +72,7 @@ impl<F: Future> Guarded<F> {
         // landing pad into every guarded fn.
         Self {
             body,
-            stage: Stage::Start(tool, summary),
+            stage: Stage::Start { tool, summary },
             returns: Returns::<R>::OF_GUARDED_RETURN,
         }
     }
@@ -74,7 +88,7 @@ impl<F: Future> Guarded<F> {
     ) -> Self {
         Self {
             body,
-            stage: Stage::Start(tool, summary),
+            stage: Stage::Start { tool, summary },
             returns,
         }
     }
@@ -84,35 +98,35 @@ impl<F: Future> Future for Guarded<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = self.project();
+        let mut this = self.project();
         loop {
-            match this.stage {
-                Stage::Start(tool, summary) => {
-                    let check = Box::pin(check(*tool, summary.take()));
-                    *this.stage = Stage::Checking(check);
+            match this.stage.as_mut().project() {
+                StageProj::Start { tool, summary } => {
+                    let check = Check::from_or_box(check(*tool, summary.take()));
+                    this.stage.set(Stage::Checking { check });
                 }
-                Stage::Checking(check) => {
-                    let admitted = ready!(check.as_mut().poll(cx));
+                StageProj::Checking { check } => {
+                    let admitted = ready!(check.poll(cx));
                     match admitted {
-                        Ok(call) => *this.stage = Stage::Running(call),
+                        Ok(call) => this.stage.set(Stage::Running { call }),
                         Err(error) => {
-                            *this.stage = Stage::Done;
+                            this.stage.set(Stage::Done);
                             return Poll::Ready(this.returns.deny(error));
                         }
                     }
                 }
-                Stage::Running(call) => {
+                StageProj::Running { call } => {
                     let output = {
                         let _entered = call.span().enter();
-                        ready!(this.body.poll(cx))
+                        ready!(this.body.as_mut().poll(cx))
                     };
-                    if let Stage::Running(call) = std::mem::replace(this.stage, Stage::Done) {
+                    if let StageTaken::Running { call } = this.stage.project_replace(Stage::Done) {
                         this.returns.finish(call, &output);
                     }
                     return Poll::Ready(output);
                 }
                 // Refused or finished already: the fn returned; nothing runs twice.
-                Stage::Done => return Poll::Pending,
+                StageProj::Done => return Poll::Pending,
             }
         }
     }
