@@ -31,7 +31,8 @@ pub const MAX_BATCH: usize = 10;
 /// during it. An event takes about [`QUEUED_EVENT_BYTES`] bytes while queued
 /// (plus its tool name when that is neither `'static` nor within 24 bytes)
 /// and about 81 bytes of memory in the queue's chunks (the benchmark
-/// measured +77.0 MiB for 1,000,000 queued events), so a full queue holds
+/// measures about 77 MiB for 1,000,000 queued events; the README's
+/// Performance section has its latest figure), so a full queue holds
 /// about 81 MiB.
 pub const DEFAULT_CAPACITY: usize = 1 << 20;
 
