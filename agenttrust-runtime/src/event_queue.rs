@@ -107,9 +107,7 @@ impl EventQueue {
     pub(crate) fn take_all(&self, into: &mut TakenEvents) -> Taken {
         let mut state = self.lock();
         state.idle = false;
-        into.len += state.chunks.iter().map(Vec::len).sum::<usize>();
-        into.chunks
-            .extend(state.chunks.drain(..).map(Vec::into_iter));
+        into.append(&mut state.chunks);
         Taken {
             flush_requested: std::mem::take(&mut state.flush_requested),
             closed: state.closed,
@@ -142,12 +140,12 @@ impl EventQueue {
         self.lock().closed = true;
     }
 
-    /// Marks the worker gone and hands back what it never took, so that
-    /// the caller counts it as dropped and resolves it.
-    pub(crate) fn worker_gone(&self) -> Vec<Vec<QueuedEvent>> {
+    /// Marks the worker gone and moves what it never took to the back of
+    /// `into`, so that the caller counts it as dropped and resolves it.
+    pub(crate) fn worker_gone(&self, into: &mut TakenEvents) {
         let mut state = self.lock();
         state.worker_gone = true;
-        state.chunks.drain(..).collect()
+        into.append(&mut state.chunks);
     }
 
     /// Accepted and not yet resolved.
@@ -170,6 +168,12 @@ pub(crate) struct TakenEvents {
 }
 
 impl TakenEvents {
+    /// Moves `chunks` to the back, in order.
+    fn append(&mut self, chunks: &mut VecDeque<Vec<QueuedEvent>>) {
+        self.len += chunks.iter().map(Vec::len).sum::<usize>();
+        self.chunks.extend(chunks.drain(..).map(Vec::into_iter));
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -290,8 +294,9 @@ mod tests {
         assert!(matches!(queue.push(event(1), 1, 10), Pushed::Queued { .. }));
         assert!(matches!(queue.push(event(2), 1, 10), Pushed::Full));
         assert_eq!(queue.pending(), 1);
-        let left = queue.worker_gone();
-        assert_eq!(left.iter().map(Vec::len).sum::<usize>(), 1);
+        let mut left = TakenEvents::default();
+        queue.worker_gone(&mut left);
+        assert_eq!(left.len(), 1);
         assert!(matches!(queue.push(event(3), 10, 10), Pushed::WorkerGone));
         assert_eq!(queue.accepted(), 1);
     }

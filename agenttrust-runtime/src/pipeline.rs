@@ -2,9 +2,9 @@
 //! bounded queue into batched `POST /api/v1/telemetry/report` calls.
 //!
 //! `report()` only counts and enqueues (no I/O, no lock held across I/O,
-//! defect D2: one short lock of the [`EventQueue`]); the worker batches, retries transient failures with backoff
-//! while keeping the events (D3), and flushes on a timer so nothing waits
-//! longer than the flush interval.
+//! defect D2: one short lock of the [`EventQueue`]); the worker batches,
+//! retries transient failures with backoff while keeping the events (D3),
+//! and flushes on a timer so nothing waits longer than the flush interval.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -623,13 +623,20 @@ impl Worker {
     /// queue are dropped and counted.
     fn drop_all(&mut self) {
         self.take_queued();
-        let len = self.buffer.len();
-        self.shared.dropped.fetch_add(len as u64, Ordering::Relaxed);
+        let len = self.drop_held();
         tracing::warn!(
             events = len,
             "telemetry undelivered at shutdown; events dropped"
         );
+    }
+
+    /// Counts everything the worker holds as dropped and resolves it;
+    /// returns how many events that was.
+    fn drop_held(&mut self) -> usize {
+        let len = self.buffer.len();
+        self.shared.dropped.fetch_add(len as u64, Ordering::Relaxed);
         self.resolve(len);
+        len
     }
 }
 
@@ -640,16 +647,9 @@ impl Drop for Worker {
     /// later reports are refused and counted too, so that the queue does
     /// not fill up with events nobody will send.
     fn drop(&mut self) {
-        let untaken: usize = self.shared.queue.worker_gone().iter().map(Vec::len).sum();
-        let lost = self.buffer.len() + untaken;
-        if lost > 0 {
-            self.shared
-                .dropped
-                .fetch_add(lost as u64, Ordering::Relaxed);
-            self.buffer.drop_front(usize::MAX);
-            self.shared.queue.resolve(lost as u64);
-            self.resolved_count += lost as u64;
-            self.resolved.send_replace(self.resolved_count);
+        self.shared.queue.worker_gone(&mut self.buffer);
+        if !self.buffer.is_empty() {
+            self.drop_held();
         }
     }
 }
