@@ -25,7 +25,7 @@ pub(crate) const CHECK_SLOT: usize = 1024;
 /// `Guarded`, type-erased: its type is the runtime's own, so no guarded
 /// fn's expansion constructs or names it, and no call allocates for it
 /// (boxing it cost a malloc, a copy and a free per call).
-type Check = StackFuture<'static, Result<Call>, CHECK_SLOT>;
+pub(crate) type Check = StackFuture<'static, Result<Call>, CHECK_SLOT>;
 
 pin_project_lite::pin_project! {
     /// Where a [`Guarded`] is: not polled yet, checking, running the body,
