@@ -229,11 +229,11 @@ once per guard, the verdict is decoded borrowing from the answer, the URL is par
 excess is telemetry, encoded into one
 buffer and sent off the caller's thread in batches that grow while calls stream in (100,000
 calls took {d['ours']['report_posts']} posts in run 2 and {d1['ours']['report_posts']} in run 1, instead of 10,000), and, for an async fn, the
-check's future, made at the first poll and held in place in a 1 KiB type-erased slot of the
-call's future (`stackfuture`; it keeps that future's type out of every guarded fn's build
-without the malloc, copy and free per call a box cost; an elevation wait is boxed apart, only
-when one starts, and the request is built before the exchange's future, so the common future
-fits the slot; the runtime's test `the_check_future_is_small` holds it there). `report()` never touches the network (the
+check's future, held in place in the call's future: in an optimized build the check's own
+future (made with its arguments only, never copied after, no malloc), in a debug build a 1 KiB
+type-erased slot (`stackfuture`), which keeps that future's type out of every guarded fn's debug
+info and trait checks; an elevation wait is boxed apart, only when one starts, so the common
+future stays at 920 bytes (the runtime's test `the_check_future_is_small` holds it under 1 KiB). `report()` never touches the network (the
 official guard posts on the caller's thread every tenth call, its p90/p99), and it wakes the
 worker once per batch, not per call. With 1 ms of gateway latency every p50 ratio is within
 {100*max(abs(v['p50']-1) for k,v in g1.items() if '/floor' in k):.1f} % of the floor. At 0 ms with 1 task the caller waits on each round trip,
@@ -303,7 +303,7 @@ future larger, written on every call; with 8 tasks and the telemetry worker inte
 CPU little of either stays in a 32 KiB cache between calls. {memory_verdict} between the guarded call
 and `check()` then `report()` ({abs(guarded_gap):.1f} points apart in the decomposition's rounds): the guarded
 call executes {cmed(OA,'Ir')-cmed(CR,'Ir'):,.0f} more instructions and misses {cmiss(OA)-cmiss(CR):,.0f} more times per call, for the
-check's future made in its slot at the first poll, the body's span entered and its duration timed, the call's
+check's future held in the call's, the body's span entered and its duration timed, the call's
 runtime looked up, and `Guarded`'s own states: the attribute's work, none of it I/O.
 
 Callgrind also counts some work as cheaper than it is here. To it a clock read is a few

@@ -81,13 +81,14 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     // `Guarded` checks, runs the body in the call's span and reports (fewer
     // awaits in the fn's own state machine build faster).
     let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
-    // `Guarded::new(tool, summary, async move #body)` (or `with_returns`).
+    // `Guarded::new(start_check(tool, summary), async move #body)` (or
+    // `with_returns`).
     let guarded_future = |body: TokenStream| {
         witness.call(
             &krate,
             ret_span,
             (quote!(Guarded::new), quote!(Guarded::with_returns)),
-            quote!(#tool, #summary_value,),
+            quote!(#krate::__private::start_check(#tool, #summary_value),),
             quote!(async move #body),
         )
     };

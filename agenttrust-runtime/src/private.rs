@@ -6,7 +6,7 @@ use std::fmt::Display;
 use compact_str::CompactString;
 
 use crate::error::{AgentTrustError, Result};
-pub use crate::guard::guarded::{Deferred, Guarded};
+pub use crate::guard::guarded::{start_check, Deferred, Guarded};
 pub use crate::guard::Call;
 use crate::guard::Overrides;
 pub use crate::guard::Running;
@@ -518,21 +518,20 @@ impl<T: ?Sized> FallbackToolName for &ToolNameProbe<T> {}
 
 #[cfg(test)]
 mod tests {
-    /// Every async guarded call holds its check future in place, in a
-    /// slot of `CHECK_SLOT` bytes in its `Guarded` (a larger one would be
-    /// boxed, a malloc, copy and free per call), so it is kept small: what
-    /// only an elevation wait needs is boxed when a wait starts (2,696 bytes
-    /// with it inline), and the nested steps keep no arguments they no
-    /// longer need (1,456 bytes before that). 936 bytes on the pinned
-    /// toolchain.
+    /// Every async guarded fn's future holds its check's future in place
+    /// (see `start_check`), so it is kept small: what only an elevation wait
+    /// needs is boxed when a wait starts (2,696 bytes with it inline), and
+    /// the nested steps keep no arguments they no longer need (1,456 bytes
+    /// before that). 920 bytes on the pinned toolchain. A debug build holds
+    /// it in a slot of `CHECK_SLOT` bytes, boxed if it outgrew that.
     #[test]
     fn the_check_future_is_small() {
         let check = super::check(super::Tool::new("tool"), None);
         let size = std::mem::size_of_val(&check);
         assert!(size <= 1024, "the check future is {size} bytes");
-        use crate::guard::guarded::Check;
+        use crate::guard::guarded::ErasedCheck;
         assert!(
-            Check::has_space_for_val(&check) && Check::has_alignment_for_val(&check),
+            ErasedCheck::has_space_for_val(&check) && ErasedCheck::has_alignment_for_val(&check),
             "the check future would be boxed"
         );
     }
