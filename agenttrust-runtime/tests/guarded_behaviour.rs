@@ -227,6 +227,46 @@ async fn a_spent_sync_body_is_refused_with_a_config_error_and_reported_as_not_co
     );
 }
 
+/// An optimized build's `start_check` hands `Guarded` the check's own
+/// future, a debug build's (this test's) a type-erased one: driven with the
+/// optimized form, `Guarded` checks, runs the body once and reports, or
+/// returns the denial without running it, as the expansion's does.
+#[tokio::test]
+async fn guarded_drives_the_optimized_builds_check_future_alike() {
+    use agenttrust_runtime::__private::{check, Guarded, Tool};
+    let guardian = guardian().await;
+    let before = BODY_RUNS.with(std::cell::Cell::get);
+    let allowed = Guarded::new(check(Tool::with_effect("raw_read", "read"), None), async {
+        body_ran();
+        Ok::<u8, ToolError>(7)
+    });
+    assert_eq!(guardian.scope(allowed).await.unwrap(), 7);
+    let denied = Guarded::new(check(Tool::with_effect("rm_rf", "admin"), None), async {
+        body_ran();
+        Ok::<u8, ToolError>(8)
+    });
+    assert!(matches!(
+        guardian.scope(denied).await,
+        Err(ToolError::Guard(AgentTrustError::ActionDenied { .. }))
+    ));
+    assert_eq!(
+        BODY_RUNS.with(std::cell::Cell::get),
+        before + 1,
+        "only the allowed body ran"
+    );
+    assert_eq!(
+        guardian.assert_checked("raw_read").action_effect.as_deref(),
+        Some("read")
+    );
+    guardian.assert_checked("rm_rf");
+    let events = guardian.events().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0].tool_name.as_str(), events[0].success),
+        ("raw_read", true)
+    );
+}
+
 #[tokio::test]
 async fn a_cancelled_async_call_reports_once() {
     let guardian = guardian().await;
