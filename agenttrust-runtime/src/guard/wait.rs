@@ -123,8 +123,9 @@ pub(crate) enum Settled<'a> {
     Now(Decision),
     /// The wait, boxed: it holds a re-check and the approval polls (about
     /// 1.6 KB) and would otherwise be part of every guarded call's check
-    /// future, which is written into the call's future at each call, so
-    /// every call would copy it although few calls wait.
+    /// future, which each async guarded fn's future holds (and a debug
+    /// build copies into its slot at each call), so every call would carry
+    /// it although few calls wait.
     Later(Pin<Box<dyn Future<Output = Result<Decision>> + Send + 'a>>),
 }
 
