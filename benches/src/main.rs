@@ -544,21 +544,30 @@ struct ThroughputTable {
     ratios: &'static [(&'static str, usize, usize)],
 }
 
-/// The throughput table of every run.
+/// The throughput table of every run. Besides ours' rows and their floors,
+/// the minimal guard ([`floor::minimal_guard`]: the async floor reading
+/// the answer's `allowed` and reporting each call) with a floor window of
+/// its own, as in [`TELEMETRY_DECOMPOSITION`]: the least any guard adds to
+/// the bare request, in the same rounds as ours, so a throughput ratio of
+/// ours can be read against what reading the decision and reporting every
+/// call costs on this machine at that moment.
 const THROUGHPUT: ThroughputTable = ThroughputTable {
     rows: &[
         ("floor_async", "floor_async"),
         ("ours_async", "ours_async"),
         ("floor_blocking", "floor_blocking"),
         ("ours_sync", "ours_sync"),
+        ("floor_async_for_minimal_guard", "floor_async"),
+        ("floor_async_minimal_guard", "floor_async_minimal_guard"),
         ("official", "official"),
         ("floor_async_h2", "floor_async_h2"),
     ],
-    pairs: 2,
+    pairs: 3,
     ratios: &[
         ("ours_async_to_floor_async", 1, 0),
         ("ours_sync_to_floor_blocking", 3, 2),
-        ("floor_async_h2_to_floor_async", 5, 0),
+        ("floor_async_minimal_guard_to_floor_async", 5, 4),
+        ("floor_async_h2_to_floor_async", 7, 0),
     ],
 };
 
@@ -1157,6 +1166,7 @@ fn finish(settings: &Settings, mut results: Value) {
     stats::print_table(&results);
     let targets = targets::evaluate(&results);
     targets::print(&targets);
+    targets::print_references(&results);
     if let Some(steal) = results["steal_wall_clock_phases"].as_f64() {
         println!(
             "host CPU steal during the wall-clock measurements: {:.1} % of the machine's CPU time \

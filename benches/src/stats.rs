@@ -98,11 +98,11 @@ pub fn print_table(results: &Value) {
                 get(v, &["mean"])
             );
         }
-        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio  host steal (median / max window)  floor over h2c (÷ floor)");
+        println!("throughput (calls/s): callers  floor_async  ours_async  floor_blocking  ours_sync  official  async ratio  sync ratio  minimal guard ratio  host steal (median / max window)  floor over h2c (÷ floor)");
         for callers in ["1", "8", "64"] {
             let t = |k: &str| get(r, &["throughput_calls_per_sec", callers, k]);
             println!(
-                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0} {:>12.3} {:>11.3}  {:>5.1} % / {:.1} %  {:>9.0} ({:.3})",
+                "                      {callers:>7} {:>12.0} {:>11.0} {:>15.0} {:>10.0} {:>9.0} {:>12.3} {:>11.3} {:>20.3}  {:>5.1} % / {:.1} %  {:>9.0} ({:.3})",
                 t("floor_async"),
                 t("ours_async"),
                 t("floor_blocking"),
@@ -110,6 +110,7 @@ pub fn print_table(results: &Value) {
                 t("official"),
                 t("paired_ratio_ours_async_to_floor_async"),
                 t("paired_ratio_ours_sync_to_floor_blocking"),
+                t("paired_ratio_floor_async_minimal_guard_to_floor_async"),
                 100.0 * get(r, &["throughput_calls_per_sec", callers, "steal", "median"]),
                 100.0 * get(r, &["throughput_calls_per_sec", callers, "steal", "max"]),
                 t("floor_async_h2"),

@@ -160,3 +160,22 @@ pub fn print(targets: &Value) {
         );
     }
 }
+
+/// What the least any guard adds costs in the same rounds: the minimal
+/// guard's throughput ÷ its own floor at each caller count, where the
+/// throughput targets read ours ÷ floor. No bound: the target's margin
+/// is read against it (a bound the minimal guard misses too is one this
+/// machine sets, not the guard).
+pub fn print_references(results: &Value) {
+    let at = |callers: &str| {
+        results["gateway_latency_0ms"]["throughput_calls_per_sec"][callers]
+            ["paired_ratio_floor_async_minimal_guard_to_floor_async"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+    };
+    println!(
+        "{:<58} {:>9}  (no bound; ours ÷ floor above)",
+        "reference: minimal guard ÷ floor, throughput 1 / 8 / 64",
+        format!("{} / {} / {}", at("1"), at("8"), at("64"))
+    );
+}
