@@ -1188,3 +1188,66 @@ fn write_json(path: &str, results: &Value) {
         eprintln!("results written to {path}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{paired_units, ThroughputTable, TELEMETRY_DECOMPOSITION, THROUGHPUT};
+
+    /// What the bare floors' rows run (the others add to them).
+    const FLOORS: [&str; 2] = ["floor_async", "floor_blocking"];
+
+    /// A table's ratios name the rows they divide (`<ours' row>_to_<what
+    /// its floor runs>`, the keys the targets and readme_perf.py read), each
+    /// pair is a floor then the row measured against it, and every ratio
+    /// divides by a floor.
+    fn check(table: &ThroughputTable) {
+        let rows = table.rows;
+        assert!(2 * table.pairs <= rows.len());
+        for k in 0..table.pairs {
+            assert!(FLOORS.contains(&rows[2 * k].1), "{:?}", rows[2 * k]);
+            assert!(
+                !FLOORS.contains(&rows[2 * k + 1].1),
+                "{:?}",
+                rows[2 * k + 1]
+            );
+        }
+        for &(name, ours, floor) in table.ratios {
+            assert!(ours < rows.len() && floor < rows.len(), "{name}");
+            assert!(FLOORS.contains(&rows[floor].1), "{name}");
+            assert_eq!(name, format!("{}_to_{}", rows[ours].0, rows[floor].1));
+            if ours < 2 * table.pairs {
+                assert_eq!(
+                    (ours / 2, ours % 2, floor),
+                    (floor / 2, 1, ours - 1),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_tables_ratios_divide_the_rows_they_name() {
+        check(&THROUGHPUT);
+        check(&TELEMETRY_DECOMPOSITION);
+    }
+
+    #[test]
+    fn a_round_runs_every_row_once_with_each_pair_together() {
+        for table in [&THROUGHPUT, &TELEMETRY_DECOMPOSITION] {
+            let rows = table.rows.len();
+            for round in 0..4 {
+                let units = paired_units(round, table.pairs, rows);
+                let mut seen: Vec<usize> = units.iter().flatten().copied().collect();
+                seen.sort_unstable();
+                assert_eq!(seen, (0..rows).collect::<Vec<_>>());
+                for unit in &units {
+                    if unit.len() == 2 {
+                        assert_eq!(unit[0] / 2, unit[1] / 2, "a pair: {unit:?}");
+                        // Which of the two goes first alternates by round.
+                        assert_eq!(unit[0] % 2, round % 2, "{unit:?} in round {round}");
+                    }
+                }
+            }
+        }
+    }
+}
