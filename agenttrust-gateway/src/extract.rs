@@ -15,6 +15,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        decode(&bytes).map(Body)
+    }
+}
+
+/// A request body's bytes, read within the size limit but not decoded
+/// (for a handler that decodes them elsewhere, with [`decode`]).
+pub(crate) struct RawBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             let status = rejection.status();
             let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -24,20 +37,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             };
             ApiError::new(status, code, rejection.body_text())
         })?;
-        // The whole body is checked as UTF-8 once: parsed from bytes,
-        // serde_json checks each string apart, which was an eighth of a
-        // telemetry report's cost (a report carries hundreds of strings).
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-        let text = if text.trim_ascii().is_empty() {
-            "{}"
-        } else {
-            text
-        };
-        serde_json::from_str(text)
-            .map(Body)
-            .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
+        Ok(RawBody(bytes))
     }
+}
+
+/// A JSON request body's bytes decoded as `T` (what [`Body`] does after
+/// reading them).
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // The whole body is checked as UTF-8 once: parsed from bytes,
+    // serde_json checks each string apart, which was an eighth of a
+    // telemetry report's cost (a report carries hundreds of strings).
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+    let text = if text.trim_ascii().is_empty() {
+        "{}"
+    } else {
+        text
+    };
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }
 
 /// A required string field that must not be empty.
