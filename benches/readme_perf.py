@@ -94,14 +94,16 @@ rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_asyn
 rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_ours_async_to_floor_async']
 # The minimal guard in the same rounds as ours (the throughput table's
 # reference pair): its ratio per caller count, and its 8-task rounds.
-MGR='floor_async_minimal_guard_to_floor_async'
-def mg(r): return [thr(r,'gateway_latency_0ms',c)['paired_ratio_'+MGR] for c in ('1','8','64')]
-def mg_line(r): return " / ".join(f"{x:.3f}" for x in mg(r))
-def ours_line(r): return " / ".join(f"{thr(r,'gateway_latency_0ms',c)['paired_ratio_ours_async_to_floor_async']:.3f}" for c in ('1','8','64'))
+MGR='floor_async_minimal_guard_to_floor_async'; OURS='ours_async_to_floor_async'
+def ratios(r,name): return [thr(r,'gateway_latency_0ms',c)['paired_ratio_'+name] for c in ('1','8','64')]
+def mg(r): return ratios(r,MGR)
+def line(r,name): return " / ".join(f"{x:.3f}" for x in ratios(r,name))
+def mg_line(r): return line(r,MGR)
+def ours_line(r): return line(r,OURS)
 mg_rounds8=thr(r2,'gateway_latency_0ms','8')['round_ratios_'+MGR]
 mg_rounds8_1=thr(r1,'gateway_latency_0ms','8')['round_ratios_'+MGR]
 # Ours' 8-task ratio less the minimal guard's, per run (points; negative: below it).
-mg_gap=[100*(thr(r,'gateway_latency_0ms','8')['paired_ratio_ours_async_to_floor_async']-mg(r)[1]) for r in (r1,r2)]
+mg_gap=[100*(ratios(r,OURS)[1]-mg(r)[1]) for r in (r1,r2)]
 mg_miss8=[mg(r)[1] < 0.95 for r in (r1,r2)]
 if all(mg_miss8):
     mg_verdict=("The minimal guard misses the 8-task bound in both runs too: in these rounds the bound asks\n"
@@ -177,7 +179,7 @@ def iqr(r,pair):
     x=sorted(pr(r,pair,'p50_per_rep')); n=len(x)
     return f"{x[round(0.25*(n-1))]:.3f}-{x[round(0.75*(n-1))]:.3f}"
 def h2(r):
-    rates=[thr(r,'gateway_latency_0ms',c)['paired_ratio_floor_async_h2_to_floor_async'] for c in ('1','8','64')]
+    rates=ratios(r,'floor_async_h2_to_floor_async')
     return pr(r,'floor_async_h2/floor_async','p50'), " / ".join(f"{x:.2f}" for x in rates), rates
 h2_slower=all(h2(r)[0] > 1 and max(h2(r)[2]) < 1 for r in (r1,r2))
 h2_verdict=("slower in both runs at every concurrency, so our pools keep HTTP/1.1" if h2_slower
