@@ -244,7 +244,12 @@ fn default_crate() -> Path {
 /// body, so the output stays one function item): the part of the runtime's
 /// `ToolEntry` layout this attribute knows (name, effect, function, each
 /// length-prefixed), then the fn's line; `register_tool!` adds the rest.
+/// Nothing without the `manifest` feature (the runtime's, which turns on
+/// this crate's): no registry to fill, so no tokens for rustc to expand.
 fn registration(function: &Function, args: &Args, krate: &Path) -> TokenStream {
+    if !cfg!(feature = "manifest") {
+        return TokenStream::new();
+    }
     let ident = function.sig.ident.to_string();
     let function_name = ident.strip_prefix("r#").unwrap_or(&ident);
     let (kind, name) = match &args.name {

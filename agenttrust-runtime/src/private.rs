@@ -464,14 +464,7 @@ macro_rules! __agenttrust_register_tool {
     };
 }
 
-/// Without the `manifest` feature, registration expands to nothing.
-#[cfg(not(feature = "manifest"))]
-#[macro_export]
-#[doc(hidden)]
-macro_rules! __agenttrust_register_tool {
-    ($($entry:tt)*) => {};
-}
-
+#[cfg(feature = "manifest")]
 pub use crate::__agenttrust_register_tool as register_tool;
 
 /// Resolves the tool name of a method called `call` without a `name`
