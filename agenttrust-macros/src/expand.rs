@@ -25,13 +25,8 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => function.sig.ident.span(),
     };
-    let tool = tool_value(&function, args, &krate);
+    let named = named_tool(&function, args, &krate);
     let register = registration(&function, args, &krate);
-    let summary = match &args.summary {
-        Some(expr) => quote_spanned!(expr.span()=>
-            ::core::option::Option::Some(#krate::__private::summarize(&(#expr)))),
-        None => quote!(::core::option::Option::None),
-    };
     let value_type = match (&shape, &function.sig.output) {
         (Shape::TailFuture { output, .. }, _) => output.clone(),
         (_, ReturnType::Type(_, ty)) => Some(ty.clone()),
@@ -40,6 +35,28 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     let witness = returns_witness(args, &krate, ret_span, value_type.as_deref());
     let returns = witness.statement();
     let sync = matches!(shape, Shape::Sync);
+    // The common case (no `on_deny`, no `success_if`): the return type's
+    // `Returns` both denies and judges, so an async fn awaits one
+    // `Guarded` that checks, runs the body in the call's span and reports
+    // (fewer awaits in the fn's own state machine build faster), and a
+    // sync fn is one call of `run_sync`.
+    let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
+    // The `Tool` value, built only where a runtime fn takes one: every form
+    // but the named one's `run_sync` and `start_named_check`.
+    let tool_taken =
+        named.is_none() || !judged_by_returns || (sync && !matches!(witness, Witness::InCall));
+    let tool = if tool_taken {
+        tool_value(&function, args, &krate)
+    } else {
+        TokenStream::new()
+    };
+    // (A summary always takes the general form.)
+    let summary = match &args.summary {
+        Some(expr) => quote_spanned!(expr.span()=>
+            ::core::option::Option::Some(#krate::__private::summarize(&(#expr)))),
+        None if tool_taken => quote!(::core::option::Option::None),
+        None => TokenStream::new(),
+    };
     let (call, result, error) = (
         local("__agenttrust_call"),
         local("__agenttrust_result"),
@@ -76,19 +93,18 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
             #result
         }
     };
-    // The common case of an async fn (no `on_deny`, no `success_if`): the
-    // return type's `Returns` both denies and judges, so one await of
-    // `Guarded` checks, runs the body in the call's span and reports (fewer
-    // awaits in the fn's own state machine build faster).
-    let judged_by_returns = args.on_deny.is_none() && args.success_if.is_none();
     // `Guarded::new(start_check(tool, summary), async move #body)` (or
-    // `with_returns`).
+    // `with_returns`; `start_named_check(name, effect)` in the named form).
     let guarded_future = |body: TokenStream| {
+        let check = match &named {
+            Some(named) => quote!(#krate::__private::start_named_check(#named),),
+            None => quote!(#krate::__private::start_check(#tool, #summary_value),),
+        };
         witness.call(
             &krate,
             ret_span,
             (quote!(Guarded::new), quote!(Guarded::with_returns)),
-            quote!(#krate::__private::start_check(#tool, #summary_value),),
+            check,
             quote!(async move #body),
         )
     };
@@ -173,8 +189,8 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                     }
                     ReturnType::Default => TokenStream::new(),
                 };
-                let once = local("__agenttrust_once");
-                let body = body_after(&function, quote!(#krate::__private::Once::spend(#once);));
+                let (once, spent) = (local("__agenttrust_once"), local("__agenttrust_spent"));
+                let body = body_after(&function, quote!(let #spent = #once;));
                 let closure = quote! {{
                     let #once = #krate::__private::Once;
                     move || #closure_output #body
@@ -187,17 +203,26 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
                     // return type, not as landing pads in every guarded fn
                     // (whose only generic instance is the body's
                     // `Option<closure>`).
+                    // (`run_sync_with` takes the general form's `Tool`.)
+                    let (in_call, leading) = match (&named, &witness) {
+                        (Some(named), Witness::InCall) => (quote!(run_sync), quote!(#named,)),
+                        _ => (quote!(run_sync_tool), quote!(#tool, #summary_value,)),
+                    };
                     let run_sync = witness.call(
                         &krate,
                         ret_span,
-                        (quote!(run_sync), quote!(run_sync_with)),
-                        quote!(#tool, #summary_value,),
+                        (in_call, quote!(run_sync_with)),
+                        leading,
                         // rustc reports an unmet bound of a call on the
                         // argument whose type holds the bound's parameter
                         // (`run_sync`'s `R`): spanned on the return type
                         // too. (`Guarded::new` takes `R` as a parameter no
                         // argument's type names: rustc reports on the call.)
-                        spanned_call(quote!(&mut ::core::option::Option::Some), closure, ret_span),
+                        spanned_call(
+                            quote_spanned!(ret_span=> &mut ::core::option::Option::Some),
+                            closure,
+                            ret_span,
+                        ),
                     );
                     quote! {
                         #returns
@@ -282,9 +307,9 @@ fn is_trait_call(function: &Function) -> bool {
     function.sig.ident == "call" && function.sig.receiver().is_some()
 }
 
-/// `Tool::new(name)` with the attribute's effect and overrides set.
-fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
-    let name = match &args.name {
+/// The tool's name: the `name` argument, a rig tool's `NAME`, or the fn's.
+fn tool_name(function: &Function, args: &Args, krate: &Path) -> TokenStream {
+    match &args.name {
         Some(ToolName::Literal(lit)) => lit.to_token_stream(),
         Some(ToolName::Path(path)) => path.to_token_stream(),
         // A rig `Tool::call`: the tool's `NAME`, not "call".
@@ -298,7 +323,26 @@ fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
             let ident = ident.strip_prefix("r#").unwrap_or(&ident);
             quote!(#ident)
         }
-    };
+    }
+}
+
+/// The tool as the name and effect alone, `#name, #effect`, when that is
+/// all the attribute set (no override, no summary): the common form, which
+/// the runtime's `run_sync` and `start_named_check` take as two literals.
+fn named_tool(function: &Function, args: &Args, krate: &Path) -> Option<TokenStream> {
+    let overridden = args.fail_open.is_some() || args.enforce.is_some();
+    match (&args.effect, &args.summary, &args.on_elevation) {
+        (Some(effect), None, None) if !overridden => {
+            let name = tool_name(function, args, krate);
+            Some(quote!(#name, #effect))
+        }
+        _ => None,
+    }
+}
+
+/// `Tool::new(name)` with the attribute's effect and overrides set.
+fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
+    let name = tool_name(function, args, krate);
     // Only what the attribute set: fewer tokens and paths for the
     // compiler to expand and resolve per fn.
     let mut tool = match &args.effect {
@@ -366,11 +410,14 @@ impl Witness {
         last: TokenStream,
     ) -> TokenStream {
         match self {
-            Witness::InCall => spanned_call(
-                quote!(#krate::__private::#in_call),
-                quote!(#leading #last),
-                ret_span,
-            ),
+            Witness::InCall => {
+                let (krate, in_call) = (krate_at(krate, ret_span), respan(in_call, ret_span));
+                spanned_call(
+                    quote_spanned!(ret_span=> #krate::__private::#in_call),
+                    quote!(#leading #last),
+                    ret_span,
+                )
+            }
             // (`Unneeded` never gets here: only the default options,
             // judged by the return type, call these fns.)
             Witness::Let(_) | Witness::Unneeded => {
@@ -381,13 +428,28 @@ impl Witness {
     }
 }
 
-/// `#head(#args)` with `#head` and the parentheses spanned on `span`, so
-/// rustc reports an error about the call (or this argument) there.
+/// `#head(#args)` with the parentheses spanned on `span`; `head` comes
+/// spanned there too (made so: respanning tokens after the fact walks
+/// them again), so rustc reports an error about the call (or this
+/// argument) there.
 fn spanned_call(head: TokenStream, args: TokenStream, span: Span) -> TokenStream {
     let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
     group.set_span(span);
-    let head = respan(head, span);
     quote!(#head #group)
+}
+
+/// The runtime's path with every token spanned on `span`: built there when
+/// it is the default `::agenttrust_runtime`, respanned when the attribute
+/// named another (`crate = ..`).
+fn krate_at(krate: &Path, span: Span) -> TokenStream {
+    if krate.leading_colon.is_some()
+        && krate.segments.len() == 1
+        && krate.segments[0].ident == "agenttrust_runtime"
+    {
+        quote_spanned!(span=> ::agenttrust_runtime)
+    } else {
+        respan(krate.to_token_stream(), span)
+    }
 }
 
 /// How the return type is judged (see [`Witness`]).
@@ -402,28 +464,27 @@ fn returns_witness(
     ret_span: Span,
     value_type: Option<&syn::Type>,
 ) -> Witness {
-    let returns = local("__agenttrust_returns");
-    let krate = respan(krate.to_token_stream(), ret_span);
     let in_band = match value_type {
-        Some(ty) if !has_impl_trait(ty) && ok_may_fail_in_band(ty) => quote_spanned! {ret_span=>
-            .in_band({
-                #[allow(unused_imports)]
-                use #krate::__private::{InBandJudge as _, NoInBandJudge as _};
-                (&#krate::__private::JudgeProbe::<#ty>::new()).in_band()
-            })
-        },
+        Some(ty) if !has_impl_trait(ty) && ok_may_fail_in_band(ty) => {
+            let krate = krate_at(krate, ret_span);
+            quote_spanned! {ret_span=>
+                .in_band({
+                    #[allow(unused_imports)]
+                    use #krate::__private::{InBandJudge as _, NoInBandJudge as _};
+                    (&#krate::__private::JudgeProbe::<#ty>::new()).in_band()
+                })
+            }
+        }
         _ => TokenStream::new(),
     };
-    match (&args.on_deny, &args.success_if) {
-        (None, None) if in_band.is_empty() => Witness::InCall,
-        (None, _) => Witness::Let(
-            quote_spanned!(ret_span=> let #returns = #krate::__private::returns() #in_band;),
-        ),
-        (Some(_), None) => Witness::Let(
-            quote_spanned!(ret_span=> let #returns = #krate::__private::outcome_of() #in_band;),
-        ),
-        (Some(_), Some(_)) => Witness::Unneeded,
-    }
+    let made_by = match (&args.on_deny, &args.success_if) {
+        (None, None) if in_band.is_empty() => return Witness::InCall,
+        (Some(_), Some(_)) => return Witness::Unneeded,
+        (None, _) => quote_spanned!(ret_span=> returns),
+        (Some(_), None) => quote_spanned!(ret_span=> outcome_of),
+    };
+    let (returns, krate) = (local("__agenttrust_returns"), krate_at(krate, ret_span));
+    Witness::Let(quote_spanned!(ret_span=> let #returns = #krate::__private::#made_by() #in_band;))
 }
 
 /// The early return of a denied call.

@@ -204,14 +204,14 @@ async fn a_panicking_body_reports_once_and_the_panic_propagates() {
 
 #[tokio::test]
 async fn a_spent_sync_body_is_refused_with_a_config_error_and_reported_as_not_completed() {
-    use agenttrust_runtime::__private::{run_sync, CallOnce, Tool};
+    use agenttrust_runtime::__private::{run_sync_tool, CallOnce, Tool};
     let guardian = guardian().await;
     let mut body = Some(|| -> Result<u32, ToolError> { Ok(7) });
     assert!(matches!(body.call_once(), Some(Ok(7))));
     assert!(body.call_once().is_none(), "a body runs once");
-    // `run_sync` never gets a spent body from an expansion; given one, it
+    // `run_sync_tool` never gets a spent body from an expansion; given one, it
     // answers with an error, never a panic and never a second run.
-    let outcome = guardian.in_scope(|| run_sync(Tool::new("spent"), None, &mut body));
+    let outcome = guardian.in_scope(|| run_sync_tool(Tool::new("spent"), None, &mut body));
     match outcome {
         Err(ToolError::Guard(AgentTrustError::Config { message })) => {
             assert!(message.contains("run_sync"), "{message}");

@@ -213,8 +213,6 @@ pub mod shadowing_traits {
         fn enforce<A>(self, _a: A) {}
         /// Shadows `Tool::on_elevation`.
         fn on_elevation<A>(self, _a: A) {}
-        /// Shadows `Once::spend`.
-        fn spend(self) {}
         /// Shadows `Call::instrument_body`.
         fn instrument_body<A>(self, _a: A) {}
         /// Shadows `Call::finish_with`.

@@ -55,6 +55,17 @@ pub fn start_check(
     ErasedCheck::from_or_box(check(tool, summary))
 }
 
+/// [`start_check`] of a tool with an effect, no overrides and no summary:
+/// the attribute's most common form, whose expansion then passes two
+/// literals (a `Tool` built by a call and a `None` summary cost rustc
+/// 0.29 M more instructions per async guarded fn, measured on 150 fns).
+pub fn start_named_check(
+    name: &'static str,
+    effect: &'static str,
+) -> impl Future<Output = Result<Call>> + Send + 'static {
+    start_check(Tool::with_effect(name, effect), None)
+}
+
 /// Where a [`Guarded`] is: checking, running the body, or returned.
 enum Stage {
     Checking,
