@@ -25,7 +25,8 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
         ReturnType::Type(_, ty) => ty.span(),
         ReturnType::Default => function.sig.ident.span(),
     };
-    let named = named_tool(&function, args, &krate);
+    let overrides = tool_overrides(args, &krate);
+    let named = named_tool(&function, args, &krate, &overrides);
     let register = registration(&function, args, &krate);
     let value_type = match (&shape, &function.sig.output) {
         (Shape::TailFuture { output, .. }, _) => output.clone(),
@@ -46,7 +47,7 @@ pub(crate) fn expand(mut function: Function, args: &Args, shape: Shape) -> Token
     let tool_taken =
         named.is_none() || !judged_by_returns || (sync && !matches!(witness, Witness::InCall));
     let tool = if tool_taken {
-        tool_value(&function, args, &krate)
+        tool_value(&function, args, &krate, overrides)
     } else {
         TokenStream::new()
     };
@@ -327,12 +328,17 @@ fn tool_name(function: &Function, args: &Args, krate: &Path) -> TokenStream {
 }
 
 /// The tool as the name and effect alone, `#name, #effect`, when that is
-/// all the attribute set (no override, no summary): the common form, which
-/// the runtime's `run_sync` and `start_named_check` take as two literals.
-fn named_tool(function: &Function, args: &Args, krate: &Path) -> Option<TokenStream> {
-    let overridden = args.fail_open.is_some() || args.enforce.is_some();
-    match (&args.effect, &args.summary, &args.on_elevation) {
-        (Some(effect), None, None) if !overridden => {
+/// all the attribute set (no `overrides`, no summary): the common form,
+/// which the runtime's `run_sync` and `start_named_check` take as two
+/// literals.
+fn named_tool(
+    function: &Function,
+    args: &Args,
+    krate: &Path,
+    overrides: &TokenStream,
+) -> Option<TokenStream> {
+    match (&args.effect, &args.summary) {
+        (Some(effect), None) if overrides.is_empty() => {
             let name = tool_name(function, args, krate);
             Some(quote!(#name, #effect))
         }
@@ -340,8 +346,13 @@ fn named_tool(function: &Function, args: &Args, krate: &Path) -> Option<TokenStr
     }
 }
 
-/// `Tool::new(name)` with the attribute's effect and overrides set.
-fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
+/// `Tool::new(name)` with the attribute's effect set, then `overrides`.
+fn tool_value(
+    function: &Function,
+    args: &Args,
+    krate: &Path,
+    overrides: TokenStream,
+) -> TokenStream {
     let name = tool_name(function, args, krate);
     // Only what the attribute set: fewer tokens and paths for the
     // compiler to expand and resolve per fn.
@@ -349,6 +360,15 @@ fn tool_value(function: &Function, args: &Args, krate: &Path) -> TokenStream {
         Some(lit) => quote!(#krate::__private::Tool::with_effect(#name, #lit)),
         None => quote!(#krate::__private::Tool::new(#name)),
     };
+    tool.extend(overrides);
+    tool
+}
+
+/// The `Tool` builder calls of the attribute's overrides (fail-open,
+/// enforcement, elevation), empty when it set none: what keeps a tool out
+/// of the named form.
+fn tool_overrides(args: &Args, krate: &Path) -> TokenStream {
+    let mut tool = TokenStream::new();
     if let Some(lit) = &args.fail_open {
         tool.extend(quote!(.fail_open(#lit)));
     }
