@@ -169,6 +169,9 @@ def crange(target,event):
     v=[c[target][event] for c in caches]; return f"{min(v):,.0f}-{max(v):,.0f}"
 cache_rows="\n".join(f"| {label} | {cmed(t,'Ir'):,.0f} | {cmed(t,'I1mr'):,.0f} ({crange(t,'I1mr')}) | {cmed(t,'D1mr'):,.0f} ({crange(t,'D1mr')}) | {cmed(t,'D1mw'):,.0f} ({crange(t,'D1mw')}) |" for label,t in CACHE_ROWS)
 def cdiff(a,b,event): return cmed(a,event)-cmed(b,event)
+def more_or_fewer(x):
+    # A difference of medians can come out either way in a run.
+    return f"{x:,.0f} more" if x >= 0 else f"{-x:,.0f} fewer"
 def cmiss(t): return cmed(t,'I1mr')+cmed(t,'D1mr')+cmed(t,'D1mw')
 MG,CR,OA,FA='minimal_guard_8_tasks','ours_check_report_8_tasks','ours_async_8_tasks','floor_async_8_tasks'
 # What a clock read and a locked add cost on the client's CPU (medians of
@@ -349,7 +352,7 @@ machine nested in the next) is longer in bytes than the minimal guard's few line
 future larger, written on every call; with 8 tasks and the telemetry worker interleaved on one
 CPU little of either stays in a 32 KiB cache between calls. {memory_verdict} between the guarded call
 and `check()` then `report()` ({abs(guarded_gap):.1f} points apart in the decomposition's rounds): the guarded
-call executes {cmed(OA,'Ir')-cmed(CR,'Ir'):,.0f} more instructions and misses {cmiss(OA)-cmiss(CR):,.0f} more times per call, for the
+call executes {more_or_fewer(cmed(OA,'Ir')-cmed(CR,'Ir'))} instructions and misses {more_or_fewer(cmiss(OA)-cmiss(CR))} times per call, for the
 check's future held in the call's, the body's span entered and its duration timed, the call's
 runtime looked up, and `Guarded`'s own states: the attribute's work, none of it I/O.
 
