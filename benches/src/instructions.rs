@@ -12,7 +12,7 @@ use std::time::Duration;
 use agenttrust_runtime::{with_runtime, AgentTrustClient, Runtime};
 use serde_json::{json, Value};
 
-const CHILD_FLAG: &str = "--instructions-child";
+pub(crate) const CHILD_FLAG: &str = "--instructions-child";
 const TARGETS: [&str; 6] = [
     "floor_async",
     "ours_async",
@@ -205,7 +205,7 @@ pub(crate) fn total_instructions(out: &std::path::Path) -> Option<u64> {
 
 /// A callgrind profile's totals by event name: its `events:` line names
 /// the columns of its `summary:` (or `totals:`) line.
-fn event_totals(profile: &str) -> Option<BTreeMap<String, u64>> {
+pub(crate) fn event_totals(profile: &str) -> Option<BTreeMap<String, u64>> {
     let line = |prefix: &str| profile.lines().find_map(|l| l.strip_prefix(prefix));
     let names = line("events:")?.split_whitespace();
     let totals = line("summary:").or_else(|| line("totals:"))?;

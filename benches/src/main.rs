@@ -12,6 +12,7 @@
 mod burst;
 mod compile_cost;
 mod floor;
+mod gateway_instructions;
 mod instructions;
 mod observability;
 mod primitives;
@@ -1023,9 +1024,34 @@ fn measure_latency(settings: &Settings, latency: Duration) -> Value {
     Value::Object(result)
 }
 
+/// The decomposition's callgrind tables of one 8-task call: the client's
+/// simulated cache misses, then both sides' instructions (the gateway's
+/// counted beside the client's).
+fn measure_per_call(results: &mut serde_json::Map<String, Value>) {
+    eprintln!("telemetry decomposition: simulated cache misses per call");
+    let caches = instructions::measure_caches();
+    eprintln!("telemetry decomposition: the gateway's instructions per call");
+    let both = gateway_instructions::measure(&caches);
+    results.insert("cache_misses_per_call_8_tasks".to_owned(), caches);
+    results.insert("instructions_per_call_both_sides_8_tasks".to_owned(), both);
+}
+
+/// Prints what [`measure_per_call`] measured.
+fn print_per_call(results: &serde_json::Map<String, Value>) {
+    if let Some(caches) = results.get("cache_misses_per_call_8_tasks") {
+        stats::print_cache_misses(caches);
+    }
+    if let Some(both) = results.get("instructions_per_call_both_sides_8_tasks") {
+        stats::print_both_sides(both);
+    }
+}
+
 fn main() {
     if let Some(code) = compile_cost::wrapper_mode() {
         std::process::exit(code);
+    }
+    if gateway_instructions::child_mode() {
+        gateway_instructions::run_child();
     }
     let settings = Settings::parse();
     if let Some(mode) = instructions::child_mode() {
@@ -1055,11 +1081,11 @@ fn main() {
         return;
     }
     if settings.only_caches {
-        // The decomposition's cache table alone: deterministic and about a
-        // minute, for trying a change to the call path before timing it.
-        let caches = instructions::measure_caches();
-        stats::print_cache_misses(&caches);
-        results.insert("cache_misses_per_call_8_tasks".to_owned(), caches);
+        // The decomposition's callgrind tables alone: deterministic and
+        // about three minutes, for trying a change to the call path before
+        // timing it.
+        measure_per_call(&mut results);
+        print_per_call(&results);
         write_json(&settings.json_path, &Value::Object(results));
         return;
     }
@@ -1078,17 +1104,13 @@ fn main() {
             eprintln!("telemetry decomposition: instructions per report");
             let per_report = instructions::measure_reports();
             results.insert("telemetry_instructions_per_report".to_owned(), per_report);
-            eprintln!("telemetry decomposition: simulated cache misses per call");
-            let caches = instructions::measure_caches();
-            results.insert("cache_misses_per_call_8_tasks".to_owned(), caches);
+            measure_per_call(&mut results);
         }
         stats::print_decomposition(&results["telemetry_decomposition"]);
         if let Some(per_report) = results.get("telemetry_instructions_per_report") {
             stats::print_report_instructions(per_report);
         }
-        if let Some(caches) = results.get("cache_misses_per_call_8_tasks") {
-            stats::print_cache_misses(caches);
-        }
+        print_per_call(&results);
         primitives::print(&results["primitive_costs_ns"]);
         write_json(&settings.json_path, &Value::Object(results));
         return;

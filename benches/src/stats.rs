@@ -261,6 +261,39 @@ pub fn print_report_instructions(per_report: &Value) {
     );
 }
 
+/// The client's and the gateway's instructions per call at 8 tasks
+/// (`--decompose-telemetry`), one row per target, and what the floor's two
+/// sides together make of each row's.
+pub fn print_both_sides(both: &Value) {
+    if let Some(skipped) = both.get("skipped").and_then(Value::as_str) {
+        println!("the gateway's instructions per call: skipped ({skipped})");
+        return;
+    }
+    println!("instructions per call on both sides, 8 tasks (callgrind; the client's from the table above):");
+    println!(
+        "  {:<28} {:>9} {:>9} {:>9} {:>16}",
+        "", "client", "gateway", "both", "floor ÷ this"
+    );
+    for target in crate::instructions::CACHE_TARGETS {
+        let Some(row) = both.get(target) else {
+            println!("  {target:<28} (a child failed)");
+            continue;
+        };
+        let ratio = both
+            .get("floor_both_to_both")
+            .and_then(|r| r.get(target))
+            .and_then(Value::as_f64);
+        let value = |name: &str| row.get(name).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        println!(
+            "  {target:<28} {:>9.0} {:>9.0} {:>9.0} {:>16}",
+            value("client"),
+            value("gateway"),
+            value("both"),
+            ratio.map_or_else(|| "-".to_owned(), |r| format!("{r:.3}"))
+        );
+    }
+}
+
 /// The simulated cache misses per call (`--decompose-telemetry`), one row
 /// per target.
 pub fn print_cache_misses(caches: &Value) {
