@@ -23,8 +23,9 @@ use crate::instructions::{event_totals, without_valgrind, CACHE_TARGETS, CHILD_F
 
 const GATEWAY_CHILD_FLAG: &str = "--gateway-child";
 
-/// Calls per count: the gateway under callgrind serves about 2,000 a second,
-/// and ours' batches reach their 500-event bound within the smaller count.
+/// Calls per count: many enough that a report's events (up to 500 a post)
+/// come in several posts even in the smaller count, few enough to keep
+/// `--only-caches` short (the gateway runs under callgrind).
 const FEW: usize = 2_000;
 const MANY: usize = 12_000;
 
