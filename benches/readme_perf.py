@@ -180,12 +180,12 @@ sides=[d['instructions_per_call_both_sides_8_tasks'] for d in decomp_files]
 # Each side's median; a row's both is their sum (so the table adds up),
 # and its ratio the floor's both over that.
 def side(t,k): return statistics.median(x[t][k] for x in sides)
-def smed(t,k): return side(t,'client')+side(t,'gateway') if k=='both' else side(t,k)
-def sratio(t): return smed(FA,'both')/smed(t,'both')
-side_rows="\n".join(f"| {label} | {smed(t,'client'):,.0f} | {smed(t,'gateway'):,.0f} | {smed(t,'both'):,.0f} | "+("-" if t==FA else f"{sratio(t):.3f}")+" |" for label,t in CACHE_ROWS)
-def gw_more(t): return smed(t,'gateway')-smed(FA,'gateway')
+def both(t): return side(t,'client')+side(t,'gateway')
+def sratio(t): return both(FA)/both(t)
+side_rows="\n".join(f"| {label} | {side(t,'client'):,.0f} | {side(t,'gateway'):,.0f} | {both(t):,.0f} | "+("-" if t==FA else f"{sratio(t):.3f}")+" |" for label,t in CACHE_ROWS)
+def gw_more(t): return side(t,'gateway')-side(FA,'gateway')
 def pair8(name): return " and ".join(f"{ratios(r,name)[1]:.3f}" for r in (r1,r2))
-def cratio(t): return smed(FA,'client')/smed(t,'client')
+def cratio(t): return side(FA,'client')/side(t,'client')
 # Whether each full run's 8-task ratio, ours' and the minimal guard's, lies
 # nearer the both-sides figure than the client-only one.
 def nearer_both(t,name): return all(abs(ratios(r,name)[1]-sratio(t)) < abs(ratios(r,name)[1]-cratio(t)) for r in (r1,r2))
@@ -392,7 +392,7 @@ the check (`User-Agent`, which the floor does not send). By the client's instruc
 CPU is the saturated one) ours would read {cratio(OA):.3f} and the minimal guard {cratio(MG):.3f}; by both sides'
 together, {sratio(OA):.3f} and {sratio(MG):.3f}; the full runs read {pair8(OURS)} (ours) and {pair8(MGR)} (the
 minimal guard) at 8 tasks, {nearer}. About
-{100*(smed(OA,'both')-smed(FA,'both'))/smed(OA,'both'):.1f} % of what both sides execute for ours' call is beyond the floor's, {100*gw_more(OA)/(smed(OA,'both')-smed(FA,'both')):.0f} % of that
+{100*(both(OA)-both(FA))/both(OA):.1f} % of what both sides execute for ours' call is beyond the floor's, {100*gw_more(OA)/(both(OA)-both(FA)):.0f} % of that
 on the gateway, which a deployment runs on a machine of its own; here both share one host.
 
 Callgrind also counts some work as cheaper than it is here. To it a clock read is a few

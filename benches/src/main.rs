@@ -1082,8 +1082,8 @@ fn main() {
     }
     if settings.only_caches {
         // The decomposition's callgrind tables alone: deterministic and
-        // about three minutes, for trying a change to the call path before
-        // timing it.
+        // about two minutes here, for trying a change to the call path
+        // before timing it.
         measure_per_call(&mut results);
         print_per_call(&results);
         write_json(&settings.json_path, &Value::Object(results));

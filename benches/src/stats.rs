@@ -247,11 +247,20 @@ pub fn print_decomposition(by_callers: &Value) {
     }
 }
 
+/// Prints `what: skipped (why)` when a measurement was skipped (valgrind
+/// missing), and says whether it did.
+fn printed_skip(result: &Value, what: &str) -> bool {
+    let skipped = result.get("skipped").and_then(Value::as_str);
+    if let Some(why) = skipped {
+        println!("{what}: skipped ({why})");
+    }
+    skipped.is_some()
+}
+
 /// `--decompose-telemetry`'s instructions per report, each less the same
 /// tasks with no report.
 pub fn print_report_instructions(per_report: &Value) {
-    if let Some(skipped) = per_report.get("skipped").and_then(Value::as_str) {
-        println!("instructions per report: skipped ({skipped})");
+    if printed_skip(per_report, "instructions per report") {
         return;
     }
     println!(
@@ -265,8 +274,7 @@ pub fn print_report_instructions(per_report: &Value) {
 /// (`--decompose-telemetry`), one row per target, and what the floor's two
 /// sides together make of each row's.
 pub fn print_both_sides(both: &Value) {
-    if let Some(skipped) = both.get("skipped").and_then(Value::as_str) {
-        println!("the gateway's instructions per call: skipped ({skipped})");
+    if printed_skip(both, "the gateway's instructions per call") {
         return;
     }
     println!("instructions per call on both sides, 8 tasks (callgrind; the client's from the table above):");
@@ -297,8 +305,7 @@ pub fn print_both_sides(both: &Value) {
 /// The simulated cache misses per call (`--decompose-telemetry`), one row
 /// per target.
 pub fn print_cache_misses(caches: &Value) {
-    if let Some(skipped) = caches.get("skipped").and_then(Value::as_str) {
-        println!("cache misses per call: skipped ({skipped})");
+    if printed_skip(caches, "cache misses per call") {
         return;
     }
     println!("per call under callgrind's cache simulation, 8 tasks (32 KiB L1s):");
